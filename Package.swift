@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+//
+// npyexp: element-wise exp over NumPy .npy / .npy.gz tensors, streamed, on all cores.
+// Modules follow the data flow: NPYFormat (header) -> Gzip (zlib streams) -> ExpKernels (math)
+// -> NPYExp (the pipeline, the library product) -> npyexp (the command-line tool).
+import PackageDescription
+
+let package = Package(
+    name: "npyexp",
+    products: [
+        .executable(name: "npyexp", targets: ["npyexp"]),
+        .library(name: "NPYExp", targets: ["NPYExp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    ],
+    targets: [
+        // zlib from the system (Debian: zlib1g-dev), with thin shims for its function-like macros.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(name: "NPYFormat"),
+        .target(name: "Gzip", dependencies: ["CZlib"]),
+        // Vector exp kernels in C: one source, compiled per ISA with target attributes, picked at run time.
+        .target(
+            name: "CExpKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]
+        ),
+        .target(name: "ExpKernels", dependencies: ["CExpKernels"]),
+        .target(
+            name: "NPYExp",
+            dependencies: [
+                "NPYFormat", "Gzip", "ExpKernels",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "npyexp",
+            dependencies: [
+                "NPYExp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Exhaustive float32 / float16 and sampled float64 accuracy check (release build, all cores).
+        .executableTarget(name: "exp-accuracy", dependencies: ["ExpKernels"]),
+        // Kernel throughput per dtype and dispatch path, side by side with numpy.
+        .executableTarget(name: "exp-bench", dependencies: ["ExpKernels"]),
+        .testTarget(name: "NPYFormatTests", dependencies: ["NPYFormat"]),
+        .testTarget(name: "GzipTests", dependencies: ["Gzip"]),
+        .testTarget(name: "ExpKernelsTests", dependencies: ["ExpKernels"]),
+        .testTarget(name: "NPYExpTests", dependencies: ["NPYExp", "npyexp"]),
+    ]
+)

@@ -1,0 +1,2 @@
+#include "cexpkernels.h"
+int npyexp_kernels_placeholder(void) { return 0; }

@@ -1,0 +1,3 @@
+// ExpKernels: placeholder until the kernels land.
+import CExpKernels
+public enum ExpKernelsPlaceholder {}

@@ -1,0 +1,3 @@
+// Gzip: placeholder until the zlib streams land.
+import CZlib
+public enum GzipPlaceholder {}

@@ -1,0 +1,2 @@
+// NPYFormat: placeholder until the header parser lands.
+public enum NPYFormatPlaceholder {}

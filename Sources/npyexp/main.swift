@@ -1,0 +1,3 @@
+import ArgumentParser
+import NPYExp
+print("npyexp")

@@ -1,0 +1,3 @@
+import Testing
+@testable import NPYExp
+@Test func placeholder() { #expect(Bool(true)) }

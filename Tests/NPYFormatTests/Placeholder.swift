@@ -1,0 +1,3 @@
+import Testing
+@testable import NPYFormat
+@Test func placeholder() { #expect(Bool(true)) }
