@@ -1,3 +1,0 @@
-import Testing
-@testable import NPYFormat
-@Test func placeholder() { #expect(Bool(true)) }
