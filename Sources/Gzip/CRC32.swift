@@ -1,0 +1,18 @@
+// Gzip: CRC-32 (the gzip/zlib polynomial) over byte buffers, and joining per-chunk CRCs computed on
+// different cores. Relies on zlib's crc32_z and crc32_combine.
+import CZlib
+
+/// CRC-32 as stored in gzip trailers; `combine` joins CRCs of adjacent chunks without rereading them.
+public enum CRC32 {
+    /// CRC-32 of `bytes`, continuing from `initial` (the CRC of the bytes before them; 0 to start).
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, initial: UInt32 = 0) -> UInt32 {
+        guard let base = bytes.baseAddress else { return initial }
+        return UInt32(truncatingIfNeeded: crc32_z(uLong(initial), base.assumingMemoryBound(to: Bytef.self), bytes.count))
+    }
+
+    /// CRC-32 of A followed by B, given CRC(A) = `a`, CRC(B) = `b` and B's length.
+    public static func combine(_ a: UInt32, _ b: UInt32, lengthOfB: Int) -> UInt32 {
+        precondition(lengthOfB >= 0, "negative length")
+        return UInt32(truncatingIfNeeded: crc32_combine(uLong(a), uLong(b), off_t(lengthOfB)))
+    }
+}

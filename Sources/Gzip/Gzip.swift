@@ -1,3 +1,0 @@
-// Gzip: placeholder until the zlib streams land.
-import CZlib
-public enum GzipPlaceholder {}

@@ -1,0 +1,253 @@
+// Gzip: npyexp's block format, complete gzip members that announce their own sizes so that a reader can
+// split a file without inflating it and then inflate the members on all cores. Relies on zlib's raw deflate and
+// raw inflate (windowBits -15) and its crc32; the gzip header and trailer are written and parsed here.
+//
+// Member layout (all integers little-endian), 24 header bytes + deflate body + 8 trailer bytes:
+//   1f 8b 08 04 | mtime 00000000 | XFL 00 | OS ff | XLEN 12 | 'N' 'X' | LEN 8 | u32 member size | u32 raw size
+//   raw deflate ... | CRC32 of the raw bytes | ISIZE
+// It is BGZF's idea ('BC' subfield, 16-bit size) with 32-bit sizes so blocks can be ~1 MiB. Any gzip reader
+// sees an ordinary multi-member file and skips the extra field. Every call makes its own z_stream: measured on
+// 1 MiB blocks, init and end cost well under 1% of the deflate or inflate time, so no pool is kept.
+import CZlib
+
+/// npyexp's block format: each block of the uncompressed stream is a complete gzip member whose FEXTRA field holds a
+/// subfield (like BGZF's 'BC', but with 32-bit sizes so blocks can be ~1 MiB) giving the member's total compressed
+/// size and its uncompressed size. Standard gzip readers see a normal multi-member gzip file; our reader can find
+/// every member without inflating and inflate them on all cores. mtime 0, no name.
+public enum GzipBlocks {
+    /// The FEXTRA subfield id: 'N' 'X' (npyexp).
+    public static let subfieldID: (UInt8, UInt8) = (0x4e, 0x58)
+    /// Bytes before the deflate body in a member of our format.
+    public static let headerByteCount = 24
+    /// CRC32 + ISIZE.
+    public static let trailerByteCount = 8
+    /// The largest member (and block) the 32-bit size fields can describe.
+    public static let maxMemberByteCount = Int(UInt32.max)
+
+    private static let flagText: UInt8 = 1, flagHeaderCRC: UInt8 = 2, flagExtra: UInt8 = 4
+    private static let flagName: UInt8 = 8, flagComment: UInt8 = 16, flagsReserved: UInt8 = 0xe0
+
+    /// Appends one complete member for `input` to `output`. Thread-safe (own z_stream per call).
+    /// An empty `input` gives a valid 34-byte member, usable as an end-of-file marker.
+    /// `input.count` over UInt32.max traps; a member that would exceed it throws `.compressionFailed`.
+    public static func compressMember(_ input: UnsafeRawBufferPointer, level: Int, strategy: DeflateStrategy,
+                                      into output: inout [UInt8]) throws {
+        precondition(input.count <= Int(UInt32.max), "block of \(input.count) bytes exceeds the 32-bit size field")
+        let stream = ZStream(deflateLevel: level, strategy: strategy, windowBits: -15)
+        let z = stream.pointer
+        let bound = Int(deflateBound(z, uLong(input.count)))
+        let start = output.count
+        // Room for the worst case lets one deflate(Z_FINISH) finish the member straight into `output`.
+        output.append(contentsOf: repeatElement(0, count: headerByteCount + bound + trailerByteCount))
+        let bodyCount: Int
+        do {
+            bodyCount = try output.withUnsafeMutableBytes { buffer in
+                let member = buffer.baseAddress! + start
+                z.pointee.next_in = input.baseAddress.map {
+                    UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self))
+                }
+                z.pointee.avail_in = UInt32(input.count)
+                z.pointee.next_out = (member + headerByteCount).assumingMemoryBound(to: Bytef.self)
+                z.pointee.avail_out = UInt32(bound)
+                let status = try mapZlibReturn(deflate(z, Z_FINISH), z, .deflate)
+                precondition(status == .streamEnd, "deflate(Z_FINISH) did not finish within deflateBound")
+                let bodyCount = Int(z.pointee.total_out)
+                let memberCount = headerByteCount + bodyCount + trailerByteCount
+                guard memberCount <= maxMemberByteCount else {
+                    throw GzipError(.compressionFailed,
+                                    detail: "member of \(memberCount) bytes exceeds the 32-bit size field")
+                }
+                let header: [UInt8] = [0x1f, 0x8b, 8, flagExtra, 0, 0, 0, 0, 0, 0xff, 12, 0,
+                                       subfieldID.0, subfieldID.1, 8, 0]
+                for (index, byte) in header.enumerated() { member.storeBytes(of: byte, toByteOffset: index, as: UInt8.self) }
+                member.storeBytes(of: UInt32(memberCount).littleEndian, toByteOffset: 16, as: UInt32.self)
+                member.storeBytes(of: UInt32(input.count).littleEndian, toByteOffset: 20, as: UInt32.self)
+                let trailer = member + headerByteCount + bodyCount
+                trailer.storeBytes(of: CRC32.checksum(input).littleEndian, as: UInt32.self)
+                trailer.storeBytes(of: UInt32(input.count).littleEndian, toByteOffset: 4, as: UInt32.self)
+                return bodyCount
+            }
+        } catch {
+            output.removeSubrange(start...)
+            throw error
+        }
+        output.removeLast(bound - bodyCount)
+    }
+
+    /// If `prefix` starts with a member header of our block format: (memberByteCount, uncompressedByteCount); nil if not
+    /// our format (a plain gzip member, or not gzip at all: the streaming decoder then reports it); throws only when it
+    /// is gzip-magic but clearly malformed, or when it announces our format but is cut short. Needs at most 24 bytes.
+    public static func blockSizes(_ prefix: UnsafeRawBufferPointer) throws -> (member: Int, uncompressed: Int)? {
+        guard prefix.count >= 4, prefix[0] == 0x1f, prefix[1] == 0x8b else { return nil }
+        guard prefix[2] == 8 else { throw GzipError(.badHeader, detail: "unknown compression method \(prefix[2])") }
+        let flags = prefix[3]
+        guard flags & flagsReserved == 0 else {
+            throw GzipError(.badHeader, detail: "reserved flag bits set: 0x\(String(flags, radix: 16))")
+        }
+        guard flags & flagExtra != 0 else { return nil }
+        // Our subfield is the only one and comes first; a different first subfield (BGZF's 'BC', ...) is not ours.
+        guard prefix.count >= 14 else {
+            if prefix.count < 12 { throw GzipError(.truncated, detail: "gzip header cut at \(prefix.count) bytes") }
+            return nil
+        }
+        guard prefix[12] == subfieldID.0, prefix[13] == subfieldID.1 else { return nil }
+        guard prefix.count >= headerByteCount else {
+            throw GzipError(.truncated, detail: "block header cut at \(prefix.count) bytes")
+        }
+        let extraLength = Int(prefix.loadUnaligned(fromByteOffset: 10, as: UInt16.self).littleEndian)
+        let subfieldLength = Int(prefix.loadUnaligned(fromByteOffset: 14, as: UInt16.self).littleEndian)
+        guard extraLength == 12, subfieldLength == 8, flags == flagExtra else {
+            throw GzipError(.badHeader, detail: "malformed block header (XLEN \(extraLength), LEN \(subfieldLength), FLG \(flags))")
+        }
+        let member = Int(UInt32(littleEndian: prefix.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+        let uncompressed = Int(UInt32(littleEndian: prefix.loadUnaligned(fromByteOffset: 20, as: UInt32.self)))
+        // Deflate expands at most 1032:1 (a 258-byte match in 2 bits); an empty body still takes 2 bytes.
+        let body = member - headerByteCount - trailerByteCount
+        guard body >= 2, uncompressed <= body * 1032 else {
+            throw GzipError(.badHeader, detail: "block sizes impossible: member \(member), uncompressed \(uncompressed)")
+        }
+        return (member, uncompressed)
+    }
+
+    /// Inflates one complete member (checking CRC32 and ISIZE) into `output` (which must have room for the
+    /// uncompressed size); returns bytes written. Thread-safe. Accepts any single gzip member, not only our block
+    /// format; for ours it also checks both header sizes.
+    public static func decompressMember(_ member: UnsafeRawBufferPointer,
+                                        into output: UnsafeMutableRawBufferPointer) throws -> Int {
+        let (headerCount, sizes) = try parseHeader(member)
+        if let sizes {
+            if member.count < sizes.member {
+                throw GzipError(.truncated, detail: "block of \(sizes.member) bytes cut at \(member.count)")
+            }
+            if member.count > sizes.member {
+                throw GzipError(.trailingGarbage, detail: "\(member.count - sizes.member) bytes after the block")
+            }
+            if output.count < sizes.uncompressed {
+                throw GzipError(.lengthMismatch,
+                                detail: "block holds \(sizes.uncompressed) bytes, output has room for \(output.count)")
+            }
+        }
+        guard member.count >= headerCount + trailerByteCount else {
+            throw GzipError(.truncated, detail: "member of \(member.count) bytes has no room for a trailer")
+        }
+        let body = UnsafeRawBufferPointer(rebasing: member[headerCount..<(member.count - trailerByteCount)])
+        let produced = try inflateRaw(body, into: output)
+        let trailer = member.count - trailerByteCount
+        let expectedCRC = UInt32(littleEndian: member.loadUnaligned(fromByteOffset: trailer, as: UInt32.self))
+        let expectedSize = UInt32(littleEndian: member.loadUnaligned(fromByteOffset: trailer + 4, as: UInt32.self))
+        let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: output[0..<produced]))
+        guard crc == expectedCRC else {
+            throw GzipError(.crcMismatch, detail: "computed \(hex(crc)), trailer says \(hex(expectedCRC))")
+        }
+        guard UInt32(truncatingIfNeeded: produced) == expectedSize else {
+            throw GzipError(.lengthMismatch, detail: "inflated \(produced) bytes, trailer says \(expectedSize)")
+        }
+        if let sizes, sizes.uncompressed != produced {
+            throw GzipError(.lengthMismatch, detail: "inflated \(produced) bytes, block header says \(sizes.uncompressed)")
+        }
+        return produced
+    }
+
+    /// Picks the strategy that gives the smallest output on `sample` at `level`, preferring the faster one
+    /// (huffman > rle > default/filtered) when sizes are within ~1%.
+    public static func chooseStrategy(sample: UnsafeRawBufferPointer, level: Int) -> DeflateStrategy {
+        let sizes = strategySizes(sample: sample, level: level)
+        let smallest = sizes.map(\.size).min() ?? 0
+        // Listed fastest first: the first within 1% of the smallest wins.
+        for strategy: DeflateStrategy in [.huffman, .rle, .default, .filtered] {
+            if let entry = sizes.first(where: { $0.strategy == strategy }), entry.size * 100 <= smallest * 101 {
+                return strategy
+            }
+        }
+        return .default
+    }
+
+    /// Raw-deflate size of `sample` under each strategy at `level` (what chooseStrategy compares).
+    public static func strategySizes(sample: UnsafeRawBufferPointer, level: Int) -> [(strategy: DeflateStrategy, size: Int)] {
+        precondition(sample.count <= Int(UInt32.max), "sample too large")
+        var scratch: UnsafeMutableRawBufferPointer?
+        defer { scratch?.deallocate() }
+        return DeflateStrategy.allCases.map { strategy in
+            let stream = ZStream(deflateLevel: level, strategy: strategy, windowBits: -15)
+            let z = stream.pointer
+            let bound = Int(deflateBound(z, uLong(sample.count)))
+            if scratch == nil { scratch = .allocate(byteCount: bound, alignment: 64) }
+            z.pointee.next_in = sample.baseAddress.map {
+                UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self))
+            }
+            z.pointee.avail_in = UInt32(sample.count)
+            z.pointee.next_out = scratch!.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            z.pointee.avail_out = UInt32(min(bound, scratch!.count))
+            let status = try? mapZlibReturn(deflate(z, Z_FINISH), z, .deflate)
+            precondition(status == .streamEnd, "deflate(Z_FINISH) did not finish within deflateBound")
+            return (strategy, Int(z.pointee.total_out))
+        }
+    }
+
+    /// Parses a gzip member header (RFC 1952, all optional fields); returns its length and, for our block
+    /// format, the sizes it announces.
+    private static func parseHeader(_ member: UnsafeRawBufferPointer) throws -> (Int, (member: Int, uncompressed: Int)?) {
+        guard member.count >= 2, member[0] == 0x1f, member[1] == 0x8b else {
+            throw GzipError(.notGzip, detail: member.count < 2 ? "only \(member.count) bytes" : "no gzip magic")
+        }
+        if let sizes = try blockSizes(member) { return (headerByteCount, sizes) }
+        func cut() -> GzipError { GzipError(.truncated, detail: "gzip header cut at \(member.count) bytes") }
+        guard member.count >= 10 else { throw cut() }
+        let flags = member[3]
+        var offset = 10
+        if flags & flagExtra != 0 {
+            guard member.count >= offset + 2 else { throw cut() }
+            offset += 2 + Int(member.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian)
+        }
+        for flag in [flagName, flagComment] where flags & flag != 0 {
+            guard let zero = member[min(offset, member.count)...].firstIndex(of: 0) else { throw cut() }
+            offset = zero + 1
+        }
+        if flags & flagHeaderCRC != 0 {
+            guard member.count >= offset + 2 else { throw cut() }
+            let stored = UInt16(littleEndian: member.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+            let computed = UInt16(truncatingIfNeeded: CRC32.checksum(UnsafeRawBufferPointer(rebasing: member[0..<offset])))
+            guard stored == computed else { throw GzipError(.badHeader, detail: "header crc mismatch") }
+            offset += 2
+        }
+        guard offset <= member.count else { throw cut() }
+        return (offset, nil)
+    }
+
+    /// Raw inflate of a whole deflate stream that must end exactly at the end of `body`.
+    private static func inflateRaw(_ body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> Int {
+        let stream = ZStream(inflateWindowBits: -15)
+        let z = stream.pointer
+        var inputLeft = body.count, outputLeft = output.count
+        z.pointee.next_in = body.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
+        z.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
+        // Chunks of at most 1 GiB keep avail_in and avail_out inside zlib's 32-bit fields.
+        let chunk = 1 << 30
+        while true {
+            if z.pointee.avail_in == 0 && inputLeft > 0 {
+                z.pointee.avail_in = UInt32(min(inputLeft, chunk)); inputLeft -= Int(z.pointee.avail_in)
+            }
+            if z.pointee.avail_out == 0 && outputLeft > 0 {
+                z.pointee.avail_out = UInt32(min(outputLeft, chunk)); outputLeft -= Int(z.pointee.avail_out)
+            }
+            let status = try mapZlibReturn(inflate(z, Z_NO_FLUSH), z, .rawInflate)
+            if status == .streamEnd { break }
+            if z.pointee.avail_in == 0 && inputLeft == 0 {
+                throw GzipError(.truncated, detail: "deflate data runs past the end of the member")
+            }
+            if z.pointee.avail_out == 0 && outputLeft == 0 {
+                throw GzipError(.lengthMismatch, detail: "member inflates to more than \(output.count) bytes")
+            }
+        }
+        let unused = Int(z.pointee.avail_in) + inputLeft
+        guard unused == 0 else {
+            throw GzipError(.corruptData, detail: "deflate data ends \(unused) bytes before the trailer")
+        }
+        return Int(z.pointee.total_out)
+    }
+
+    private static func hex(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-@testable import Gzip
-@Test func placeholder() { #expect(Bool(true)) }
