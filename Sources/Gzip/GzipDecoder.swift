@@ -5,8 +5,9 @@
 //
 // Policy (documented for the CLI): an empty input is `.truncated` (detail "empty input"); any byte after a
 // complete member that does not begin the gzip magic 1f 8b is `.trailingGarbage`, zero padding included
-// (gzip(1) only warns about it and exits 2; we refuse, since a checksummed pipeline must not guess); a lone 1f
-// at the very end is a member that was cut off, so `.truncated`.
+// (gzip 1.12 silently skips trailing zero bytes and only warns, exit 2, on other garbage; we refuse both, since
+// a checksummed pipeline must not guess what extra bytes mean); a lone 1f at the very end is a member that was
+// cut off, so `.truncated`.
 import CZlib
 
 /// Streaming gzip decoder for any gzip input: one or many concatenated members (gzip -c a b, pigz, bgzip).

@@ -1,4 +1,70 @@
+// CExpKernels: element-wise exp kernels in C, one kernel body compiled per ISA (baseline / AVX2+FMA+F16C /
+// AVX-512) with target attributes and picked at run time with __builtin_cpu_supports. The Swift module
+// ExpKernels wraps these; the plain C entry points below are usable directly.
+//
+// Contracts (all entry points): single-threaded; x and y may be the same memory (in place) but must not otherwise
+// overlap; n counts scalars (for complex: 2 * number of complex elements, interleaved re, im).
+// Accuracy: float32 and float16 correctly rounded (round to nearest even) for every input; float64 < 0.52 ulp;
+// complex within a few ulp per finite component with C99 Annex G specials.
 #ifndef NPYEXP_CEXPKERNELS_H
 #define NPYEXP_CEXPKERNELS_H
-int npyexp_kernels_placeholder(void);
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Code path identifiers (match ExpKernels.Path).
+enum {
+    NPYEXP_PATH_BASELINE = 0,
+    NPYEXP_PATH_AVX2 = 1,   // AVX2 + FMA + F16C
+    NPYEXP_PATH_AVX512 = 2, // AVX-512 F/DQ/VL/BW
+};
+
+/// Bit mask (1 << path) of the paths this CPU (and this build) supports; baseline is always set.
+int npyexp_available_paths(void);
+
+void npyexp_exp_f32(const float *x, float *y, size_t n, int path);
+void npyexp_exp_f64(const double *x, double *y, size_t n, int path);
+/// binary16 as raw bits.
+void npyexp_exp_f16(const uint16_t *x, uint16_t *y, size_t n, int path);
+/// Interleaved (re, im); n = 2 * complex count.
+void npyexp_exp_c64(const float *x, float *y, size_t n, int path);
+void npyexp_exp_c128(const double *x, double *y, size_t n, int path);
+
+/// out = grad * result (out may alias either input).
+void npyexp_backward_f32(const float *result, const float *grad, float *out, size_t n, int path);
+void npyexp_backward_f64(const double *result, const double *grad, double *out, size_t n, int path);
+/// Half: the product of two halves is exact in float32, rounded once to half (so correctly rounded).
+void npyexp_backward_f16(const uint16_t *result, const uint16_t *grad, uint16_t *out, size_t n, int path);
+/// out = grad * conj(result), interleaved pairs; n = 2 * complex count.
+void npyexp_backward_c64(const float *result, const float *grad, float *out, size_t n, int path);
+void npyexp_backward_c128(const double *result, const double *grad, double *out, size_t n, int path);
+
+/// Scalar, slow, correctly rounded exp (double-double evaluation, ~2^-100 relative, then one rounding).
+/// These are the fallbacks of the vector kernels. The float64 one is correctly rounded except possibly for
+/// inputs whose exp lies within ~2^-100 relative of a midpoint.
+float npyexp_expf_cr(float x);
+double npyexp_exp_cr(double x);
+uint16_t npyexp_exph_cr(uint16_t x);
+
+/// Exact binary16 <-> binary64 helpers (double -> half rounds to nearest even, once).
+double npyexp_half_to_double(uint16_t h);
+uint16_t npyexp_double_to_half(double d);
+
+/// Independent reference for tests and exp-accuracy: libm expl (x87 80-bit long double on x86-64, binary128 on
+/// arm64 Linux), rounded once to the target format. *ambiguous is set when the long double result lies within
+/// `margin_ulps` of its own ulps of a rounding boundary (then the reference cannot decide; resolve elsewhere).
+/// *err_ulps (if non-null) receives |candidate - expl(x)| in ulps of the target format at the candidate.
+float npyexp_ref_expf(float x, int *ambiguous, float candidate, double *err_ulps);
+double npyexp_ref_exp(double x, double candidate, double *err_ulps);
+uint16_t npyexp_ref_exph(uint16_t x, int *ambiguous);
+/// Number of mantissa bits of long double on this platform (64 on x86-64).
+int npyexp_ref_long_double_mant_bits(void);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,0 +1,130 @@
+// Run-time dispatch of the per-ISA kernels (__builtin_cpu_supports, which also checks OS support of the vector
+// state), the complex exp (Annex G specials; exp(re) from the chosen path's float64 kernel, sin/cos from libm), and
+// the gradient kernels' entry points.
+// Why a C target: Swift's -target-cpu applies to a whole module and has no run-time dispatch, and glibc libmvec
+// passes vectors with a CPU-dependent ABI; target attributes + cpu_supports give one binary for every x86-64 CPU.
+// Relies on: clang (target attribute pragmas, generic vectors), glibc libm sincos / exp.
+#define _GNU_SOURCE
+#include "internal.h"
+#include <math.h>
+
+int npyexp_available_paths(void) {
+    int m = 1 << NPYEXP_PATH_BASELINE;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        m |= 1 << NPYEXP_PATH_AVX2;
+    if ((m & (1 << NPYEXP_PATH_AVX2)) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
+        m |= 1 << NPYEXP_PATH_AVX512;
+#endif
+    return m;
+}
+
+#if defined(__x86_64__)
+#define DISPATCH(name, ...)                                                                                \
+    do {                                                                                                   \
+        if (path == NPYEXP_PATH_AVX512) name##_avx512(__VA_ARGS__);                                        \
+        else if (path == NPYEXP_PATH_AVX2) name##_avx2(__VA_ARGS__);                                       \
+        else name##_baseline(__VA_ARGS__);                                                                 \
+    } while (0)
+#else
+#define DISPATCH(name, ...) name##_baseline(__VA_ARGS__)
+#endif
+
+void npyexp_exp_f32(const float *x, float *y, size_t n, int path) { DISPATCH(npyexp_exp_f32, x, y, n); }
+void npyexp_exp_f64(const double *x, double *y, size_t n, int path) { DISPATCH(npyexp_exp_f64, x, y, n); }
+void npyexp_exp_f16(const uint16_t *x, uint16_t *y, size_t n, int path) { DISPATCH(npyexp_exp_f16, x, y, n); }
+void npyexp_backward_f32(const float *r, const float *g, float *o, size_t n, int path) {
+    DISPATCH(npyexp_backward_f32, r, g, o, n);
+}
+void npyexp_backward_f64(const double *r, const double *g, double *o, size_t n, int path) {
+    DISPATCH(npyexp_backward_f64, r, g, o, n);
+}
+void npyexp_backward_f16(const uint16_t *r, const uint16_t *g, uint16_t *o, size_t n, int path) {
+    DISPATCH(npyexp_backward_f16, r, g, o, n);
+}
+
+/// exp(a + ib) given ea = exp(a) (correct for every a, specials included), C99 Annex G special cases, with the
+/// signs numpy produces where Annex G leaves them open.
+static void cexp_one(double a, double b, double ea, double *re, double *im) {
+    if (isfinite(b)) {
+        if (b == 0) { *re = ea; *im = b; return; } // also NaN + i0 -> NaN + i0, +-inf + i0
+        if (isnan(a)) { *re = NAN; *im = NAN; return; }
+        double s, c;
+        sincos(b, &s, &c);
+        if (isinf(a)) {
+            double m = a > 0 ? INFINITY : 0.0;
+            *re = copysign(m, c);
+            *im = copysign(m, s);
+            return;
+        }
+        if (fabs(a) > 700.0) { // e^a over/underflows alone while e^a cos b may not: split e^a = t * t
+            double t = exp(0.5 * a);
+            *re = (c * t) * t;
+            *im = (s * t) * t;
+            return;
+        }
+        *re = ea * c;
+        *im = ea * s;
+        return;
+    }
+    // b is +-inf or NaN
+    if (isinf(a)) {
+        if (a > 0) { *re = INFINITY; *im = NAN; }
+        else { *re = 0.0; *im = copysign(0.0, b); }
+        return;
+    }
+    *re = NAN;
+    *im = NAN;
+}
+
+enum { CBLOCK = 64 };
+
+void npyexp_exp_c128(const double *x, double *y, size_t n, int path) {
+    size_t count = n / 2;
+    double a[CBLOCK], b[CBLOCK], ea[CBLOCK];
+    for (size_t i0 = 0; i0 < count; i0 += CBLOCK) {
+        size_t m = count - i0 < CBLOCK ? count - i0 : CBLOCK;
+        for (size_t i = 0; i < m; i++) { a[i] = x[2 * (i0 + i)]; b[i] = x[2 * (i0 + i) + 1]; }
+        npyexp_exp_f64(a, ea, m, path);
+        for (size_t i = 0; i < m; i++) cexp_one(a[i], b[i], ea[i], &y[2 * (i0 + i)], &y[2 * (i0 + i) + 1]);
+    }
+}
+
+/// complex64 in double (e^a cos b has ~3 double roundings), rounded once to float: within 1 float ulp.
+void npyexp_exp_c64(const float *x, float *y, size_t n, int path) {
+    size_t count = n / 2;
+    double a[CBLOCK], b[CBLOCK], ea[CBLOCK];
+    for (size_t i0 = 0; i0 < count; i0 += CBLOCK) {
+        size_t m = count - i0 < CBLOCK ? count - i0 : CBLOCK;
+        for (size_t i = 0; i < m; i++) { a[i] = x[2 * (i0 + i)]; b[i] = x[2 * (i0 + i) + 1]; }
+        npyexp_exp_f64(a, ea, m, path);
+        for (size_t i = 0; i < m; i++) {
+            double re, im;
+            cexp_one(a[i], b[i], ea[i], &re, &im);
+            y[2 * (i0 + i)] = (float)re;
+            y[2 * (i0 + i) + 1] = (float)im;
+        }
+    }
+}
+
+// grad * conj(result) = (gr rr + gi ri) + i (gi rr - gr ri); both parts read before either is written (aliasing).
+void npyexp_backward_c64(const float *r, const float *g, float *o, size_t n, int path) {
+    (void)path;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        float rr = r[i], ri = r[i + 1], gr = g[i], gi = g[i + 1];
+        float re = gr * rr + gi * ri, im = gi * rr - gr * ri;
+        o[i] = re;
+        o[i + 1] = im;
+    }
+}
+void npyexp_backward_c128(const double *r, const double *g, double *o, size_t n, int path) {
+    (void)path;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        double rr = r[i], ri = r[i + 1], gr = g[i], gi = g[i + 1];
+        double re = gr * rr + gi * ri, im = gi * rr - gr * ri;
+        o[i] = re;
+        o[i + 1] = im;
+    }
+}

@@ -1,0 +1,23 @@
+// Internal declarations shared by the per-ISA kernel translation units (not part of the public header).
+// Relies on: cexpkernels.h for the public scalar fallbacks.
+#ifndef NPYEXP_INTERNAL_H
+#define NPYEXP_INTERNAL_H
+#include "cexpkernels.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define NPYEXP_DECLARE_PATH(SUF)                                                                       \
+    void npyexp_exp_f32_##SUF(const float *x, float *y, size_t n);                                     \
+    void npyexp_exp_f64_##SUF(const double *x, double *y, size_t n);                                   \
+    void npyexp_exp_f16_##SUF(const uint16_t *x, uint16_t *y, size_t n);                               \
+    void npyexp_backward_f32_##SUF(const float *r, const float *g, float *o, size_t n);                \
+    void npyexp_backward_f64_##SUF(const double *r, const double *g, double *o, size_t n);             \
+    void npyexp_backward_f16_##SUF(const uint16_t *r, const uint16_t *g, uint16_t *o, size_t n);
+
+NPYEXP_DECLARE_PATH(baseline)
+#if defined(__x86_64__)
+NPYEXP_DECLARE_PATH(avx2)
+NPYEXP_DECLARE_PATH(avx512)
+#endif
+
+#endif

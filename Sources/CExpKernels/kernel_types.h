@@ -1,0 +1,79 @@
+// Lane types and generic helpers of the vector kernels (see kernel_body.h), written once with clang generic vectors (W lanes) and included by one translation unit
+// per ISA (kernels_baseline.c, kernels_avx2.c, kernels_avx512.c), which define before including:
+//   SUF            name suffix (baseline / avx2 / avx512)
+//   W              lanes per block (8 or 16)
+//   MADD(a, b, c)  a * b + c (fused in the FMA paths; the error bounds below hold either way)
+//   GATHER_U(t, i) uint64 table lookup of W lanes
+//   H2F(h), F2H(f) exact half -> float, float -> half round-to-nearest-even
+// Everything here is static inline so each TU compiles it under its own target attribute.
+//
+// float32: evaluated in double. x = (k/32) ln2 + r, |r| <= ln2/64, 2^(j/32) table (nearest doubles), degree-5 Taylor
+//   polynomial: relative error of y < 2^-48 (Taylor 2^-48.7, table 2^-53, ~4 roundings). A lane is correctly rounded
+//   by the single double -> float conversion unless y lies within 2^-44 relative of a float midpoint (rounding test
+//   on the 29 low mantissa bits) or x is outside [-87.33, 88.72] (subnormal / overflow / special): those lanes take
+//   npyexp_expf_cr (probability about 2^-19 per lane for the first kind).
+// float64: x = (k/128) ln2 + r, |r| <= ln2/256, 2^(j/128) as nearest double s plus relative tail, degree-5 Taylor;
+//   y = s + s * (tail + p(r)): error 0.5 ulp (last addition) + ~2^-7 ulp. Outside [-708, 708] (subnormal, overflow,
+//   specials) lanes take npyexp_exp_cr.
+// float16: half -> double exactly, the float64 evaluation, then one rounding to half in integer arithmetic, with a
+//   rounding test on the 42 low bits (margin 16 double ulps) and the scalar path for subnormal/overflow/special.
+#ifndef NPYEXP_KERNEL_TYPES_H
+#define NPYEXP_KERNEL_TYPES_H
+// Every helper taking vectors is always_inline, so no vector ever crosses a call boundary: the ABI note is moot.
+#pragma clang diagnostic ignored "-Wpsabi"
+#include <string.h>
+#include "internal.h"
+#include "tables.h"
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, CAT(_, SUF))
+#define AI static inline __attribute__((always_inline))
+
+typedef float VF __attribute__((vector_size(W * 4)));
+typedef double VD __attribute__((vector_size(W * 8)));
+typedef int64_t VL __attribute__((vector_size(W * 8)));
+typedef uint64_t VU __attribute__((vector_size(W * 8)));
+typedef int32_t VI __attribute__((vector_size(W * 4)));
+typedef uint32_t VUI __attribute__((vector_size(W * 4)));
+typedef uint16_t VH __attribute__((vector_size(W * 2)));
+
+
+/// Portable helpers, used by the baseline TU (and any ISA lacking a faster instruction).
+AI VU gather_u_generic(const uint64_t *t, VU idx) {
+    VU r;
+    for (int i = 0; i < W; i++) r[i] = t[idx[i]];
+    return r;
+}
+
+/// Exact half -> float with integer ops (normal, subnormal via one exact float subtraction, inf/nan).
+AI VF h2f_generic(VH h) {
+    VUI u = __builtin_convertvector(h, VUI);
+    VUI o = (u & 0x7fff) << 13;
+    VUI e = o & (0x1fu << 23);
+    o += (127 - 15) << 23;
+    VUI isinf = (VUI)(e == (0x1fu << 23));
+    VUI issub = (VUI)(e == 0);
+    o += isinf & ((128 - 16) << 23);
+    VF sub = (VF)(o + (1u << 23)) - (VF)((VUI){} + (113u << 23));
+    o = (issub & (VUI)sub) | (~issub & o);
+    return (VF)(o | ((u & 0x8000) << 16));
+}
+
+/// float -> half, round to nearest even, once (overflow to inf, subnormals, nan kept quiet).
+AI VH f2h_generic(VF f) {
+    VUI u = (VUI)f;
+    VUI sign = u & 0x80000000u;
+    u ^= sign;
+    VUI big = (VUI)(u >= ((127u + 16) << 23));
+    VUI nan = (VUI)(u > (255u << 23));
+    VUI sub = (VUI)(u < (113u << 23));
+    VUI ob = (nan & 0x7e00u) | (~nan & 0x7c00u);
+    // subnormal half: adding 0.5f puts the half quantum at the float ulp, so the float addition rounds once
+    VUI os = (VUI)((VF)u + (VF)((VUI){} + (126u << 23))) - (126u << 23);
+    VUI odd = (u >> 13) & 1;
+    VUI on = (u + (((uint32_t)(15 - 127)) << 23) + 0xfffu + odd) >> 13;
+    VUI o = (big & ob) | (~big & ((sub & os) | (~sub & on)));
+    return __builtin_convertvector(o | (sign >> 16), VH);
+}
+#endif

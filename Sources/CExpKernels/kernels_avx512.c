@@ -1,0 +1,36 @@
+// AVX-512 (F, DQ, VL, BW) instantiation of the vector kernels (16 lanes per block = two zmm of doubles).
+// Compiled with a target attribute only; dispatch.c calls it only when the CPU (and OS) support AVX-512.
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma,f16c"))), apply_to = function)
+#define SUF avx512
+#define W 16
+#include "kernel_types.h"
+
+AI VU gather_u_avx512(const uint64_t *t, VU i) {
+    __m512i lo = (__m512i)__builtin_shufflevector(i, i, 0, 1, 2, 3, 4, 5, 6, 7);
+    __m512i hi = (__m512i)__builtin_shufflevector(i, i, 8, 9, 10, 11, 12, 13, 14, 15);
+    typedef uint64_t V8 __attribute__((vector_size(64)));
+    V8 a = (V8)_mm512_i64gather_epi64(lo, (const long long *)t, 8);
+    V8 b = (V8)_mm512_i64gather_epi64(hi, (const long long *)t, 8);
+    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+AI VF h2f_avx512(VH h) {
+    __m256i v;
+    memcpy(&v, &h, 32);
+    return (VF)_mm512_cvtph_ps(v);
+}
+AI VH f2h_avx512(VF f) {
+    __m256i v = _mm512_cvtps_ph((__m512)f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    VH h;
+    memcpy(&h, &v, 32);
+    return h;
+}
+#define MADD(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#define GATHER_U gather_u_avx512
+#define H2F h2f_avx512
+#define F2H f2h_avx512
+#include "kernel_body.h"
+#pragma clang attribute pop
+#endif

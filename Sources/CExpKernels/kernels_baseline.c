@@ -1,0 +1,10 @@
+// Baseline instantiation of the vector kernels: plain x86-64 (SSE2) or whatever the target's default ISA is
+// (NEON on arm64); no FMA contraction, scalar table lookups, software half conversion.
+#define SUF baseline
+#define W 8
+#include "kernel_types.h"
+#define MADD(a, b, c) ((a) * (b) + (c))
+#define GATHER_U gather_u_generic
+#define H2F h2f_generic
+#define F2H f2h_generic
+#include "kernel_body.h"
