@@ -116,6 +116,7 @@ struct HeaderTextParser {
     }
 
     private mutating func descrValue() throws(ParseStop) -> NPYDType {
+        _ = try peek()
         if try atStringStart() {
             let range = try string()
             let bytes = UnsafeRawBufferPointer(rebasing: text[range])
