@@ -1,6 +1,210 @@
-// NPYExp: placeholder until the pipeline lands.
-import NPYFormat
-import Gzip
-import ExpKernels
+// Pipeline: the library's entry point. For each input it chains the stages (Reader -> Transform -> Writer), writes
+// the output and its `.sha256` sidecar atomically, and reports what happened; a failure in one input never stops the
+// others. The CLI is a thin layer over `ExpPipeline`. Relies on the other files of this module.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Crypto
-public enum NPYExpPlaceholder {}
+import Gzip
+import NPYFormat
+
+/// Which container the outputs use.
+public enum ContainerChoice: String, Sendable {
+    /// gzip output for gzip input, plain .npy for plain input.
+    case followInput
+    case gzip
+    case plain
+}
+
+/// Everything the pipeline needs to know; built by the CLI or by a Swift program.
+public struct ExpConfiguration: Sendable {
+    /// Output dtype for real inputs (nil: torch.exp's rules).
+    public var outputType: ComputeType?
+    public var container: ContainerChoice = .followInput
+    /// zlib level 0-9.
+    public var level = 6
+    public var strategy: StrategyChoice = .auto
+    /// Threads used inside one input (exp and deflate).
+    public var jobs = ExpConfiguration.availableCores
+    /// Bytes of elements handled per step; bounds memory.
+    public var chunkBytes = 4 << 20
+    /// Uncompressed bytes per gzip member of the output.
+    public var blockSize = 1 << 20
+    /// Outputs go below this directory; nil puts each beside its input as NAME.exp.npy[.gz].
+    public var outputDirectory: String?
+    /// Redo outputs that are already complete.
+    public var force = false
+    /// fsync outputs and their directories before reporting success.
+    public var durable = true
+
+    public init() {}
+
+    public static var availableCores: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+}
+
+/// What happened to one input.
+public struct FileReport: Sendable {
+    public enum Status: Sendable, Equatable {
+        case done
+        /// The output was already complete (its checksum verified).
+        case skipped
+        case failed(NPYExpError)
+    }
+
+    public var input: InputItem
+    public var outputPath: String?
+    public var status: Status
+    public var inputDType: NPYDType?
+    public var outputDType: NPYDType?
+    public var shape: [Int]?
+    public var outputBytes = 0
+    public var outputSHA256: String?
+    public var inputBytes = 0
+    public var seconds = 0.0
+
+    public var error: NPYExpError? {
+        if case .failed(let e) = status { return e }
+        return nil
+    }
+}
+
+/// Applies exp to .npy / .npy.gz inputs and writes checksummed outputs.
+public final class ExpPipeline: Sendable {
+    public let configuration: ExpConfiguration
+
+    public init(_ configuration: ExpConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// The output path for an input whose container is `container`.
+    public func outputPath(for item: InputItem, inputContainer container: Container) -> String {
+        let gzip = outputIsGzip(container)
+        let name = PathTools.split(item.relativePath).1
+        let stem = Self.stem(name)
+        if let dir = configuration.outputDirectory {
+            let (relDir, _) = PathTools.split(item.relativePath)
+            let sameContainer = (container == .gzip) == gzip
+            let fileName = sameContainer ? name : stem + (gzip ? ".npy.gz" : ".npy")
+            return PathTools.join(PathTools.join(dir, relDir == "." ? "" : relDir), fileName)
+        }
+        let (dir, _) = PathTools.split(item.path)
+        return PathTools.join(dir, stem + (gzip ? ".exp.npy.gz" : ".exp.npy"))
+    }
+
+    func outputIsGzip(_ input: Container) -> Bool {
+        switch configuration.container {
+        case .followInput: return input == .gzip
+        case .gzip: return true
+        case .plain: return false
+        }
+    }
+
+    /// The name without its .npy / .npy.gz / .gz ending.
+    static func stem(_ name: String) -> String {
+        for suffix in [".npy.gz", ".npy", ".gz"] where name.hasSuffix(suffix) && name.count > suffix.count {
+            return String(name.dropLast(suffix.count))
+        }
+        return name
+    }
+
+    /// Processes one input to its output file (or to standard output when `toStandardOutput`).
+    public func process(_ item: InputItem, toStandardOutput: Bool = false) -> FileReport {
+        var report = FileReport(input: item, status: .done)
+        let started = Clock.now()
+        do {
+            try run(item, toStandardOutput: toStandardOutput, report: &report)
+        } catch let e as NPYExpError {
+            report.status = .failed(e)
+        } catch {
+            report.status = .failed(Self.describe(error, path: item.path))
+        }
+        report.seconds = Clock.now() - started
+        return report
+    }
+
+    /// Maps the stages' errors to one line naming the input.
+    static func describe(_ error: any Error, path: String) -> NPYExpError {
+        switch error {
+        case let e as NPYExpError: return e
+        default: return NPYExpError(path: path, "\(error)", category: .data)
+        }
+    }
+
+    private func run(_ item: InputItem, toStandardOutput: Bool, report: inout FileReport) throws {
+        let file = item.isStandardInput ? InputFile(standardInput: ()) : try InputFile(path: item.path)
+        let reader = InputReader(file: file, jobs: configuration.jobs)
+        let container = try reader.detect()
+        let gzip = outputIsGzip(container)
+
+        let destination: OutputDestination
+        var atomic: AtomicFile?
+        if toStandardOutput || item.isStandardInput && configuration.outputDirectory == nil {
+            destination = OutputDestination(standardOutput: ())
+        } else {
+            let out = outputPath(for: item, inputContainer: container)
+            report.outputPath = out
+            try refuseOverwritingInput(item.path, out)
+            if !configuration.force, let digest = Checksums.verifiedDigest(of: out) {
+                report.status = .skipped
+                report.outputSHA256 = digest
+                return
+            }
+            try PathTools.makeDirectories(PathTools.split(out).0)
+            let f = try AtomicFile(finalPath: out)
+            atomic = f
+            destination = OutputDestination(file: f)
+        }
+        do {
+            let payload: PayloadSink =
+                gzip
+                ? BlockGzipPayload(
+                    destination, level: configuration.level, strategy: configuration.strategy,
+                    blockSize: configuration.blockSize, jobs: configuration.jobs)
+                : PlainPayload(destination)
+            let transform = ExpTransform(
+                requested: configuration.outputType, jobs: configuration.jobs,
+                chunkBytes: configuration.chunkBytes, sink: payload)
+            try reader.run { try transform.consume($0) }
+            try transform.finish()
+            report.inputDType = transform.header?.dtype
+            report.outputDType = transform.computeType?.dtype
+            report.shape = transform.header?.shape
+            report.inputBytes = reader.compressedBytes
+            report.outputBytes = destination.byteCount
+            let digest = destination.digest()
+            report.outputSHA256 = digest
+            if let atomic {
+                try atomic.commit(sync: configuration.durable)
+                try Checksums.writeSidecar(for: atomic.finalPath, digest: digest, durable: configuration.durable)
+                if configuration.durable { try PathTools.syncDirectory(PathTools.split(atomic.finalPath).0) }
+            }
+        } catch {
+            atomic?.abandon()
+            throw Self.describe(error, path: item.path)
+        }
+    }
+
+    /// An output must never replace its own input.
+    private func refuseOverwritingInput(_ input: String, _ output: String) throws {
+        guard let a = PathTools.realPath(input) else { return }
+        let (dir, name) = PathTools.split(output)
+        if let d = PathTools.realPath(dir), PathTools.join(d, name) == a {
+            throw NPYExpError(path: input, "output path is the input itself: \(output)", category: .usage)
+        }
+    }
+}
+
+/// Wall-clock seconds for reports.
+enum Clock {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

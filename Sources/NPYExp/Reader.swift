@@ -1,0 +1,173 @@
+// Reader: the first stage. Reads an input in fixed-size pieces, recognises gzip by its magic bytes and inflates it:
+// npyexp's own block-framed gzip (every member's size in its FEXTRA field) on all cores, any other gzip serially
+// through one streaming decoder that also follows concatenated members. Memory is a few fixed buffers.
+// Relies on Gzip (zlib), Dispatch.
+import Dispatch
+import Gzip
+
+/// How an input's bytes are packed.
+public enum Container: String, Sendable {
+    case plain, gzip
+}
+
+final class InputReader {
+    let file: InputFile
+    private let jobs: Int
+    private let buffer: AlignedBuffer
+    private var pending = 0  // bytes read by detect() and not yet handed on
+    private(set) var container: Container = .plain
+    private(set) var compressedBytes = 0
+    private(set) var parallelBlocks = 0
+
+    /// Largest batch of compressed members inflated at once, and its uncompressed room.
+    private let batchBytes: Int
+
+    init(file: InputFile, jobs: Int, readSize: Int = 1 << 20, batchBytes: Int = 8 << 20) {
+        self.file = file
+        self.jobs = max(1, jobs)
+        self.batchBytes = batchBytes
+        buffer = AlignedBuffer(byteCount: max(readSize, batchBytes + (64 << 10)))
+    }
+
+    /// Reads the first bytes and decides between plain and gzip.
+    func detect() throws -> Container {
+        pending = try file.readFully(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: 64 << 10))
+        compressedBytes = pending
+        let b = buffer.bytes
+        container = pending >= 2 && b[0] == 0x1f && b[1] == 0x8b ? .gzip : .plain
+        return container
+    }
+
+    /// Streams the whole decompressed input to `consumer`, then checks that the file did not change meanwhile.
+    func run(_ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+        switch container {
+        case .plain:
+            try runPlain(consumer)
+        case .gzip:
+            let prefix = UnsafeRawBufferPointer(start: buffer.base, count: min(pending, 64))
+            if (try? GzipBlocks.blockSizes(prefix)) ?? nil != nil {
+                try runBlocks(consumer)
+            } else {
+                try runSerial(startingWith: pending, consumer)
+            }
+        }
+        try file.checkUnchanged()
+    }
+
+    private func runPlain(_ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var have = pending
+        let piece = 1 << 20
+        while have > 0 {
+            try consumer(UnsafeRawBufferPointer(start: buffer.base, count: have))
+            have = try file.read(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: piece))
+            compressedBytes += have
+        }
+    }
+
+    /// Serial inflate of `have` bytes already at the start of the buffer and the rest of the file.
+    private func runSerial(startingWith have: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let decoder = GzipDecoder()
+        var have = have
+        let piece = 1 << 20
+        while have > 0 {
+            try decoder.write(UnsafeRawBufferPointer(start: buffer.base, count: have), to: consumer)
+            have = try file.read(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: piece))
+            compressedBytes += have
+        }
+        try decoder.finish()
+    }
+
+    /// Parallel inflate of block-framed members: reads a batch of whole members, inflates them on all cores into
+    /// one output buffer, hands it on in order. Anything that is not a complete block member (a plain member
+    /// appended later, truncation, garbage) goes to the serial decoder, which names the fault precisely.
+    private func runBlocks(_ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let output = AlignedBuffer(byteCount: batchBytes)
+        var have = pending
+        var atEnd = false
+        struct Member { var offset: Int; var size: Int; var outOffset: Int; var outSize: Int }
+        var members: [Member] = []
+        while true {
+            if !atEnd && have < buffer.count {
+                let n = try file.readFully(
+                    into: UnsafeMutableRawBufferPointer(start: buffer.base + have, count: buffer.count - have))
+                compressedBytes += n
+                have += n
+                atEnd = have < buffer.count
+            }
+            members.removeAll(keepingCapacity: true)
+            var pos = 0
+            var outTotal = 0
+            var fallBack = false
+            while pos < have {
+                let prefix = UnsafeRawBufferPointer(start: buffer.base + pos, count: min(64, have - pos))
+                guard let sizes = try? GzipBlocks.blockSizes(prefix) else { fallBack = true; break }
+                if sizes.member > batchBytes || sizes.uncompressed > batchBytes { fallBack = true; break }
+                if pos + sizes.member > have || outTotal + sizes.uncompressed > output.count { break }
+                members.append(Member(offset: pos, size: sizes.member, outOffset: outTotal, outSize: sizes.uncompressed))
+                pos += sizes.member
+                outTotal += sizes.uncompressed
+            }
+            if members.isEmpty && (fallBack || atEnd) {
+                if have == 0 { return }
+                // Not (or no longer) block members: the serial decoder reads the rest and reports what is wrong.
+                try runSerial(startingWith: have, consumer)
+                return
+            }
+            try inflate(members.map { ($0.offset, $0.size, $0.outOffset, $0.outSize) }, into: output)
+            parallelBlocks += members.count
+            try consumer(UnsafeRawBufferPointer(start: output.base, count: outTotal))
+            // Keep the unparsed tail for the next round.
+            if pos < have {
+                buffer.base.copyMemory(from: buffer.base + pos, byteCount: have - pos)
+            }
+            have -= pos
+            if atEnd && have == 0 { return }
+        }
+    }
+
+    private func inflate(_ members: [(Int, Int, Int, Int)], into output: AlignedBuffer) throws {
+        let input = SharedPointer(raw: buffer.base)
+        let out = SharedPointer(raw: output.base)
+        let errors = ErrorSlots(count: members.count)
+        let work: @Sendable (Int) -> Void = { i in
+            let (offset, size, outOffset, outSize) = members[i]
+            do {
+                let n = try GzipBlocks.decompressMember(
+                    UnsafeRawBufferPointer(start: input.raw + offset, count: size),
+                    into: UnsafeMutableRawBufferPointer(start: out.raw + outOffset, count: outSize))
+                if n != outSize { throw BlockSizeMismatch(declared: outSize, actual: n) }
+            } catch {
+                errors.set(i, error)
+            }
+        }
+        if members.count == 1 || jobs == 1 {
+            for i in members.indices { work(i) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: members.count, execute: work)
+        }
+        if let first = errors.first { throw first }
+    }
+}
+
+/// One error slot per parallel iteration, so the first failure in input order is the one reported.
+final class ErrorSlots: @unchecked Sendable {
+    // Each iteration writes only its own slot; they are read after concurrentPerform returns.
+    private let slots: UnsafeMutableBufferPointer<(any Error)?>
+    init(count: Int) {
+        slots = .allocate(capacity: max(count, 1))
+        slots.initialize(repeating: nil)
+    }
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+    func set(_ i: Int, _ e: any Error) { slots[i] = e }
+    var first: (any Error)? { slots.lazy.compactMap { $0 }.first }
+}
+
+/// A block member whose inflated size differs from the size its header declares.
+struct BlockSizeMismatch: Error, CustomStringConvertible {
+    var declared: Int
+    var actual: Int
+    var description: String { "gzip length mismatch (block declares \(declared) bytes, holds \(actual))" }
+}

@@ -1,0 +1,193 @@
+// Transform: the NPY stage of the pipeline. It takes the decompressed input stream in pieces of any size, parses the
+// header (NPYFormat), gathers element-aligned chunks of bounded size, converts them and applies exp (ExpKernels) on
+// all cores with DispatchQueue.concurrentPerform, and hands the output header and data to the output encoder. Memory
+// is a few chunk buffers whatever the tensor's size. Relies on NPYFormat, ExpKernels, Dispatch.
+import Dispatch
+import ExpKernels
+import NPYFormat
+
+/// Shares a buffer's base address with the iterations of `concurrentPerform`, whose closure must be `@Sendable`.
+/// Safe because every iteration reads and writes only its own disjoint range of elements.
+struct SharedPointer: @unchecked Sendable {
+    let raw: UnsafeMutableRawPointer
+}
+
+/// A 64-byte aligned byte buffer owned by one object.
+final class AlignedBuffer {
+    let bytes: UnsafeMutableRawBufferPointer
+    init(byteCount: Int) {
+        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
+    }
+    deinit { bytes.deallocate() }
+    var base: UnsafeMutableRawPointer { bytes.baseAddress! }
+    var count: Int { bytes.count }
+}
+
+/// What an element-wise operation does to one chunk of compute-typed elements, in place.
+enum ElementOperation: Sendable {
+    case exp
+
+    func apply(_ type: ComputeType, _ p: UnsafeMutableRawPointer, count: Int) {
+        switch type {
+        case .float32:
+            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: count)
+            ExpKernels.exp(UnsafeBufferPointer(b), into: b)
+        case .float64:
+            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Double.self), count: count)
+            ExpKernels.exp(UnsafeBufferPointer(b), into: b)
+        case .float16:
+            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: UInt16.self), count: count)
+            ExpKernels.exp(half: UnsafeBufferPointer(b), into: b)
+        case .complex64:
+            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: count * 2)
+            ExpKernels.exp(complex: UnsafeBufferPointer(b), into: b)
+        case .complex128:
+            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Double.self), count: count * 2)
+            ExpKernels.exp(complex: UnsafeBufferPointer(b), into: b)
+        }
+    }
+}
+
+/// Counts of special results in the output, for reports.
+public struct ResultCounts: Sendable, Equatable {
+    public var overflowToInfinity = 0
+    public var nan = 0
+    public var underflowToZero = 0
+    public init() {}
+}
+
+/// Receives output bytes in order (header first, then data).
+protocol PayloadSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    func finish() throws
+}
+
+/// The NPY stage: a push parser for the decompressed input that writes the exp'd array to a `PayloadSink`.
+final class ExpTransform {
+    enum Failure: Error, CustomStringConvertible {
+        case truncatedHeader(Int)
+        case shortData(expected: Int, got: Int)
+        case trailingBytes(expected: Int, extra: Int)
+        var description: String {
+            switch self {
+            case .truncatedHeader(0): return "empty input (no NPY header)"
+            case .truncatedHeader(let n): return "truncated NPY header (input ends after \(n) bytes)"
+            case .shortData(let e, let g): return "data shorter than the shape: expected \(e) bytes, got \(g)"
+            case .trailingBytes(let e, let x):
+                return "\(x) unexpected bytes after the array data (expected \(e) bytes)"
+            }
+        }
+    }
+
+    private let requested: ComputeType?
+    private let jobs: Int
+    private let chunkBytes: Int
+    private let sink: PayloadSink
+    /// Called once the header is known, before any output is written (the caller may refuse the conversion).
+    private let onHeader: (NPYHeader, ComputeType) throws -> Void
+
+    private var headerBytes: [UInt8] = []
+    private(set) var header: NPYHeader?
+    private(set) var computeType: ComputeType?
+    private var inputChunk: AlignedBuffer?
+    private var outputChunk: AlignedBuffer?
+    private var elementsPerChunk = 0
+    private var filled = 0  // bytes in inputChunk
+    private var dataSeen = 0
+    private var expected = 0
+    private(set) var counts = ResultCounts()
+
+    init(
+        requested: ComputeType?, jobs: Int, chunkBytes: Int, sink: PayloadSink,
+        onHeader: @escaping (NPYHeader, ComputeType) throws -> Void = { _, _ in }
+    ) {
+        self.requested = requested
+        self.jobs = max(1, jobs)
+        self.chunkBytes = max(chunkBytes, 4096)
+        self.sink = sink
+        self.onHeader = onHeader
+    }
+
+    /// Feeds the next piece of the decompressed input.
+    func consume(_ bytes: UnsafeRawBufferPointer) throws {
+        if header == nil {
+            headerBytes.append(contentsOf: bytes)
+            let parsed = try headerBytes.withUnsafeBytes { try NPYHeader.parse($0) }
+            guard let (h, used) = parsed else { return }
+            try start(h)
+            let tail = headerBytes[used...]
+            headerBytes = []
+            try Array(tail).withUnsafeBytes { try consumeData($0) }
+            return
+        }
+        try consumeData(bytes)
+    }
+
+    /// End of input: processes the last partial chunk and checks the data length.
+    func finish() throws {
+        guard header != nil else { throw Failure.truncatedHeader(headerBytes.count) }
+        if dataSeen > expected { throw Failure.trailingBytes(expected: expected, extra: dataSeen - expected) }
+        if filled > 0 { try processChunk() }
+        if dataSeen < expected { throw Failure.shortData(expected: expected, got: dataSeen) }
+        try sink.finish()
+    }
+
+    private func start(_ h: NPYHeader) throws {
+        let type = try ComputeType.resolve(input: h.dtype, requested: requested)
+        try onHeader(h, type)
+        header = h
+        computeType = type
+        expected = h.dataByteCount
+        let widest = max(h.dtype.itemSize, type.itemSize)
+        elementsPerChunk = max(1, chunkBytes / widest)
+        let needed = min(elementsPerChunk, max(h.elementCount, 1))
+        inputChunk = AlignedBuffer(byteCount: needed * h.dtype.itemSize)
+        outputChunk = ElementConverter.isIdentity(h.dtype, type) ? nil : AlignedBuffer(byteCount: needed * type.itemSize)
+        let encoded = NPYHeader(dtype: type.dtype, fortranOrder: h.fortranOrder, shape: h.shape).encoded()
+        try encoded.withUnsafeBytes { try sink.write($0) }
+    }
+
+    private func consumeData(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let chunk = inputChunk else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let room = expected - dataSeen  // bytes of the array not yet seen
+            if room <= 0 {
+                dataSeen += bytes.count - offset  // past the array: only counted, reported at the end
+                return
+            }
+            let take = min(bytes.count - offset, chunk.count - filled, room)
+            (chunk.base + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
+            filled += take
+            offset += take
+            dataSeen += take
+            if filled == chunk.count { try processChunk() }
+        }
+    }
+
+    private func processChunk() throws {
+        guard let h = header, let type = computeType, let input = inputChunk else { return }
+        let count = filled / h.dtype.itemSize
+        let target = outputChunk ?? input
+        let dtype = h.dtype
+        let inBase = SharedPointer(raw: input.base)
+        let outBase = SharedPointer(raw: target.base)
+        let identity = outputChunk == nil
+        // Slices of at least 16 Ki elements: smaller ones cost more in dispatch than they save.
+        let slices = max(1, min(jobs, count / 16_384))
+        let perSlice = (count + slices - 1) / slices
+        let work: @Sendable (Int) -> Void = { s in
+            let start = s * perSlice
+            let n = min(perSlice, count - start)
+            guard n > 0 else { return }
+            if !identity {
+                ElementConverter.convert(
+                    UnsafeRawPointer(inBase.raw), dtype: dtype, start: start, count: n, into: outBase.raw, target: type)
+            }
+            ElementOperation.exp.apply(type, outBase.raw + start * type.itemSize, count: n)
+        }
+        if slices == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: slices, execute: work) }
+        try sink.write(UnsafeRawBufferPointer(start: target.base, count: count * type.itemSize))
+        filled = 0
+    }
+}

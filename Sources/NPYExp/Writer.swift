@@ -1,0 +1,140 @@
+// Writer: the last stage. Output bytes go to an atomic temporary file (or standard output) through a running SHA-256,
+// so the checksum is computed while writing, never by re-reading. The gzip payload is cut into fixed-size blocks of
+// the uncompressed stream, each deflated as a complete gzip member on its own core (GzipBlocks); fixed boundaries
+// keep outputs byte-identical for equal inputs whatever the chunking. Relies on Gzip, Crypto (SHA-256), Dispatch.
+import Crypto
+import Dispatch
+import Gzip
+
+/// The final destination: a temporary file committed later, or standard output.
+final class OutputDestination {
+    private let file: AtomicFile?
+    private let path: String
+    private var hasher = SHA256()
+    private(set) var byteCount = 0
+
+    init(file: AtomicFile) {
+        self.file = file
+        path = file.finalPath
+    }
+
+    init(standardOutput: ()) {
+        file = nil
+        path = "-"
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        hasher.update(bufferPointer: bytes)
+        byteCount += bytes.count
+        if let file {
+            try file.write(bytes)
+        } else {
+            try FileDescriptorWriter.writeAll(fd: 1, bytes, path: "<stdout>")
+        }
+    }
+
+    /// Lower-case hex SHA-256 of everything written.
+    func digest() -> String {
+        Checksums.hex(hasher.finalize())
+    }
+}
+
+/// Uncompressed .npy output: bytes pass straight through.
+final class PlainPayload: PayloadSink {
+    private let destination: OutputDestination
+    init(_ destination: OutputDestination) { self.destination = destination }
+    func write(_ bytes: UnsafeRawBufferPointer) throws { try destination.write(bytes) }
+    func finish() throws {}
+}
+
+/// How to pick the deflate strategy.
+public enum StrategyChoice: Sendable, Equatable {
+    /// Try the strategies on a sample of the first block and keep the one that compresses best (faster on ties).
+    case auto
+    case fixed(DeflateStrategy)
+}
+
+/// Block-framed gzip output, deflated on all cores.
+final class BlockGzipPayload: PayloadSink {
+    private let destination: OutputDestination
+    private let level: Int
+    private var strategy: DeflateStrategy?
+    private let blockSize: Int
+    private let jobs: Int
+    private let batch: AlignedBuffer
+    private var filled = 0
+    private var compressed: [[UInt8]]
+
+    init(_ destination: OutputDestination, level: Int, strategy: StrategyChoice, blockSize: Int, jobs: Int) {
+        self.destination = destination
+        self.level = level
+        if case .fixed(let s) = strategy { self.strategy = s }
+        self.blockSize = blockSize
+        self.jobs = max(1, jobs)
+        // Two blocks per core keeps both cores busy when block costs differ.
+        let blocks = max(2, 2 * self.jobs)
+        batch = AlignedBuffer(byteCount: blocks * blockSize)
+        compressed = Array(repeating: [], count: blocks)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let take = min(bytes.count - offset, batch.count - filled)
+            (batch.base + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
+            filled += take
+            offset += take
+            if filled == batch.count { try flush() }
+        }
+    }
+
+    func finish() throws {
+        try flush()
+    }
+
+    private func flush() throws {
+        guard filled > 0 else { return }
+        let strategy = self.strategy ?? chooseStrategy()
+        self.strategy = strategy
+        let blocks = (filled + blockSize - 1) / blockSize
+        let level = self.level
+        let blockSize = self.blockSize
+        let total = filled
+        let input = SharedPointer(raw: batch.base)
+        let errors = ErrorSlots(count: blocks)
+        compressed.withUnsafeMutableBufferPointer { outputs in
+            let out = SharedPointer(raw: UnsafeMutableRawPointer(outputs.baseAddress!))
+            let work: @Sendable (Int) -> Void = { i in
+                let slot = out.raw.assumingMemoryBound(to: [UInt8].self) + i
+                slot.pointee.removeAll(keepingCapacity: true)
+                let start = i * blockSize
+                let count = min(blockSize, total - start)
+                do {
+                    try GzipBlocks.compressMember(
+                        UnsafeRawBufferPointer(start: input.raw + start, count: count),
+                        level: level, strategy: strategy, into: &slot.pointee)
+                } catch {
+                    errors.set(i, error)
+                }
+            }
+            if blocks == 1 || jobs == 1 {
+                for i in 0..<blocks { work(i) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: blocks, execute: work)
+            }
+        }
+        if let e = errors.first { throw e }
+        for i in 0..<blocks {
+            try compressed[i].withUnsafeBytes { try destination.write($0) }
+        }
+        filled = 0
+    }
+
+    /// The sample is the start of the first batch: up to 256 KiB, header included, as later blocks resemble it.
+    private func chooseStrategy() -> DeflateStrategy {
+        let sample = UnsafeRawBufferPointer(start: batch.base, count: min(filled, 256 << 10))
+        return GzipBlocks.chooseStrategy(sample: sample, level: level)
+    }
+
+    var chosenStrategy: DeflateStrategy? { strategy }
+}

@@ -1,0 +1,74 @@
+// npyexp: the command-line tool. A thin layer over the NPYExp library: each command parses its options, validates
+// them, builds an `ExpConfiguration` and calls the pipeline. Exit status (sysexits style, documented in the README):
+// 0 all inputs done or already complete, 1 some input failed, 64 usage error, 66 no input matched,
+// 74 an output could not be written, 128+N killed by signal N (temporary files removed first).
+// Relies on swift-argument-parser and NPYExp.
+import ArgumentParser
+import NPYExp
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The `npyexp` root command; with no subcommand name it runs `exp`.
+@main
+struct NPYExpCommand: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "npyexp",
+        abstract: "Apply exp element-wise to NumPy .npy / .npy.gz tensors, streamed, on all cores.",
+        discussion: """
+            Outputs are written atomically with a SHA-256 sidecar (OUTPUT.sha256, checked by `sha256sum -c`).
+            Exit status: 0 all done, 1 some input failed, 64 usage error, 66 no input matched,
+            74 an output could not be written, 128+N killed by signal N.
+            """,
+        version: version,
+        subcommands: [Exp.self],
+        defaultSubcommand: Exp.self
+    )
+}
+
+/// Exit statuses shared by the subcommands.
+enum ExitStatus {
+    static let someFailed: Int32 = 1
+    static let usage: Int32 = 64
+    static let noInput: Int32 = 66
+    static let outputError: Int32 = 74
+}
+
+/// Prints one line to standard error.
+func printError(_ line: String) {
+    var bytes = Array(line.utf8)
+    bytes.append(UInt8(ascii: "\n"))
+    bytes.withUnsafeBytes { b in
+        var offset = 0
+        while offset < b.count {
+            let n = write(2, b.baseAddress! + offset, b.count - offset)
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+}
+
+/// Removes this run's temporary files and exits 128+N on SIGINT, SIGTERM and SIGHUP.
+enum SignalCleanup {
+    nonisolated(unsafe) static var installed = false
+
+    static func install() {
+        guard !installed else { return }
+        installed = true
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { sig in
+                TemporaryFiles.removeAll()
+                _exit(128 + sig)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0
+            sigaction(sig, &action, nil)
+        }
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-@testable import NPYExp
-@Test func placeholder() { #expect(Bool(true)) }
