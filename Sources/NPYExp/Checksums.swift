@@ -17,10 +17,10 @@ public enum Checksums {
     /// The line `sha256sum` writes for `name`.
     static func line(digest: String, name: String) -> String { "\(digest)  \(name)\n" }
 
-    static func writeSidecar(for output: String, digest: String, durable: Bool) throws {
+    static func writeSidecar(for output: String, digest: String, provenance: Provenance?, durable: Bool) throws {
         let name = PathTools.split(output).1
         let file = try AtomicFile(finalPath: sidecarPath(for: output))
-        let text = line(digest: digest, name: name)
+        let text = line(digest: digest, name: name) + (provenance.map { $0.line } ?? "")
         do {
             try Array(text.utf8).withUnsafeBytes { try file.write($0) }
             try file.commit(sync: durable)
@@ -34,6 +34,23 @@ public enum Checksums {
     public static func verifiedDigest(of path: String) -> String? {
         guard let recorded = recordedDigest(of: path), let actual = try? sha256(ofFile: path) else { return nil }
         return recorded == actual ? actual : nil
+    }
+
+    /// The output's digest when the output is complete and was made from this very input with the same options:
+    /// its sidecar verifies, and the recorded input size and mtime match (or, if they moved, the input's SHA-256).
+    static func completeOutputDigest(_ output: String, input: InputFile, recipe: String) -> String? {
+        guard let text = try? readSmallFile(sidecarPath(for: output), limit: 4096),
+            let recorded = Provenance(sidecarText: text), recorded.recipe == recipe,
+            let identity = input.identity,
+            let digest = verifiedDigest(of: output)
+        else { return nil }
+        if identity.size == recorded.size && identity.mtimeNanoseconds == recorded.mtimeNanoseconds {
+            return digest
+        }
+        guard identity.size == recorded.size, let now = try? sha256(ofFile: input.path), now == recorded.sha256 else {
+            return nil
+        }
+        return digest
     }
 
     /// The hash the sidecar records for `path`, when the sidecar is well-formed and names the file.
@@ -79,5 +96,38 @@ public enum Checksums {
         var bytes = [UInt8](repeating: 0, count: limit)
         let n = try bytes.withUnsafeMutableBytes { try file.readFully(into: $0) }
         return String(decoding: bytes[..<n], as: UTF8.self)
+    }
+}
+
+/// Where an output came from, kept as a comment line in its sidecar (`sha256sum -c` ignores lines starting with #):
+/// the input's size, mtime and SHA-256, and the options that shaped the output.
+struct Provenance: Equatable {
+    var size: Int
+    var mtimeNanoseconds: Int
+    var sha256: String
+    var recipe: String
+
+    static let prefix = "# npyexp source "
+
+    var line: String { "\(Self.prefix)size=\(size) mtime_ns=\(mtimeNanoseconds) sha256=\(sha256) options=\(recipe)\n" }
+
+    init(size: Int, mtimeNanoseconds: Int, sha256: String, recipe: String) {
+        self.size = size
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.sha256 = sha256
+        self.recipe = recipe
+    }
+
+    init?(sidecarText text: String) {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(Self.prefix) }) else { return nil }
+        var fields: [Substring: Substring] = [:]
+        for part in line.dropFirst(Self.prefix.count).split(separator: " ") {
+            guard let eq = part.firstIndex(of: "=") else { return nil }
+            fields[part[..<eq]] = part[part.index(after: eq)...]
+        }
+        guard let size = fields["size"].flatMap({ Int($0) }), let mtime = fields["mtime_ns"].flatMap({ Int($0) }),
+            let sha = fields["sha256"], let recipe = fields["options"]
+        else { return nil }
+        self.init(size: size, mtimeNanoseconds: mtime, sha256: String(sha), recipe: String(recipe))
     }
 }

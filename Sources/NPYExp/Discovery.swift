@@ -40,6 +40,27 @@ public enum InputDiscovery {
         name.hasSuffix(".exp.npy") || name.hasSuffix(".exp.npy.gz")
     }
 
+    /// Splits off inputs that are npyexp's own outputs: without an output directory, files named NAME.exp.npy[.gz];
+    /// with one, anything inside it. Rerunning a command therefore never computes exp(exp(x)).
+    public static func separatingOwnOutputs(_ items: [InputItem], outputDirectory: String?)
+        -> (inputs: [InputItem], ownOutputs: [InputItem])
+    {
+        var kept: [InputItem] = []
+        var own: [InputItem] = []
+        let outRoot = outputDirectory.flatMap { PathTools.realPath($0) }.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+        for item in items where !item.isStandardInput {
+            let isOwn: Bool
+            if let outRoot {
+                isOwn = PathTools.realPath(item.path).map { $0.hasPrefix(outRoot) } ?? false
+            } else {
+                isOwn = outputDirectory == nil && isOwnOutputName(PathTools.split(item.path).1)
+            }
+            if isOwn { own.append(item) } else { kept.append(item) }
+        }
+        kept += items.filter(\.isStandardInput)
+        return (kept, own)
+    }
+
     static func hasWildcard(_ s: String) -> Bool {
         s.contains("*") || s.contains("?") || s.contains("[")
     }

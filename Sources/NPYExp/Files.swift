@@ -9,6 +9,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Crypto
 import Synchronization
 
 /// An input opened for streaming: a regular file or a pipe (standard input).
@@ -18,6 +19,9 @@ final class InputFile {
     private let ownsDescriptor: Bool
     /// Size and modification time when opened, to notice an input that changes while it is read.
     private let openedStat: stat?
+    /// SHA-256 of every byte read, so the input's digest costs no second pass.
+    private var hasher = SHA256()
+    private(set) var bytesRead = 0
 
     init(path: String) throws(NPYExpError) {
         self.path = path
@@ -49,8 +53,14 @@ final class InputFile {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(NPYExpError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         let n = SystemCall.retrying { Glibc.read(fd, base, buffer.count) }
-        return try SystemCall.check(n, "read error", path: path, category: .noInput)
+        try SystemCall.check(n, "read error", path: path, category: .noInput)
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base, count: n))
+        bytesRead += n
+        return n
     }
+
+    /// Hex SHA-256 of the bytes read so far (all of them after end of file).
+    func digest() -> String { Checksums.hex(hasher.finalize()) }
 
     /// Fills `buffer` as far as the input allows (short only at end of file).
     func readFully(into buffer: UnsafeMutableRawBufferPointer) throws(NPYExpError) -> Int {

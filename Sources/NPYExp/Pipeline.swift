@@ -9,8 +9,10 @@ import Musl
 import Darwin
 #endif
 import Crypto
+import Dispatch
 import Gzip
 import NPYFormat
+import Synchronization
 
 /// Which container the outputs use.
 public enum ContainerChoice: String, Sendable {
@@ -40,6 +42,10 @@ public struct ExpConfiguration: Sendable {
     public var force = false
     /// fsync outputs and their directories before reporting success.
     public var durable = true
+    /// Also compute the SHA-256 of each uncompressed output payload (for manifests).
+    public var hashPayload = false
+    /// Inputs processed at the same time (default: `jobs`); many small files then share the cores.
+    public var fileConcurrency: Int?
 
     public init() {}
 
@@ -66,6 +72,12 @@ public struct FileReport: Sendable {
     public var outputBytes = 0
     public var outputSHA256: String?
     public var inputBytes = 0
+    /// SHA-256 of the input file's bytes as read.
+    public var inputSHA256: String?
+    /// SHA-256 of the uncompressed output (header and data), when `hashPayload` was set.
+    public var payloadSHA256: String?
+    public var elementCount = 0
+    public var counts = ResultCounts()
     public var seconds = 0.0
 
     public var error: NPYExpError? {
@@ -150,7 +162,9 @@ public final class ExpPipeline: Sendable {
             let out = outputPath(for: item, inputContainer: container)
             report.outputPath = out
             try refuseOverwritingInput(item.path, out)
-            if !configuration.force, let digest = Checksums.verifiedDigest(of: out) {
+            if !configuration.force,
+                let digest = Checksums.completeOutputDigest(out, input: file, recipe: recipe(gzip: gzip))
+            {
                 report.status = .skipped
                 report.outputSHA256 = digest
                 return
@@ -170,8 +184,13 @@ public final class ExpPipeline: Sendable {
             let transform = ExpTransform(
                 requested: configuration.outputType, jobs: configuration.jobs,
                 chunkBytes: configuration.chunkBytes, sink: payload)
+            if configuration.hashPayload { transform.hashPayload() }
             try reader.run { try transform.consume($0) }
             try transform.finish()
+            report.inputSHA256 = file.digest()
+            report.payloadSHA256 = transform.payloadDigest()
+            report.elementCount = transform.elementCount
+            report.counts = transform.counts
             report.inputDType = transform.header?.dtype
             report.outputDType = transform.computeType?.dtype
             report.shape = transform.header?.shape
@@ -181,13 +200,62 @@ public final class ExpPipeline: Sendable {
             report.outputSHA256 = digest
             if let atomic {
                 try atomic.commit(sync: configuration.durable)
-                try Checksums.writeSidecar(for: atomic.finalPath, digest: digest, durable: configuration.durable)
+                let source = file.identity.map {
+                    Provenance(
+                        size: $0.size, mtimeNanoseconds: $0.mtimeNanoseconds, sha256: file.digest(),
+                        recipe: recipe(gzip: gzip))
+                }
+                try Checksums.writeSidecar(
+                    for: atomic.finalPath, digest: digest, provenance: source, durable: configuration.durable)
                 if configuration.durable { try PathTools.syncDirectory(PathTools.split(atomic.finalPath).0) }
             }
         } catch {
             atomic?.abandon()
             throw Self.describe(error, path: item.path)
         }
+    }
+
+    /// The options that shape an output's bytes; an output made with other options is redone.
+    func recipe(gzip: Bool) -> String {
+        let strategy: String
+        switch configuration.strategy {
+        case .auto: strategy = "auto"
+        case .fixed(let s): strategy = s.rawValue
+        }
+        let dtype = configuration.outputType?.rawValue ?? "auto"
+        return gzip
+            ? "dtype=\(dtype),gzip,level=\(configuration.level),strategy=\(strategy),block=\(configuration.blockSize)"
+            : "dtype=\(dtype),plain"
+    }
+
+    /// Processes `items`, several at a time, calling `onReport` (one call at a time) as each finishes.
+    /// Returns the reports in input order. With `stopAfterFailure`, inputs not yet started after a failure are
+    /// left out of the result.
+    public func processAll(
+        _ items: [InputItem], stopAfterFailure: Bool = false, onReport: @escaping @Sendable (FileReport) -> Void = { _ in }
+    ) -> [FileReport] {
+        let state = Mutex<(next: Int, failed: Bool, reports: [FileReport?])>(
+            (0, false, Array(repeating: nil, count: items.count)))
+        let callback = Mutex<Void>(())
+        let workers = max(1, min(configuration.fileConcurrency ?? configuration.jobs, items.count))
+        let work: @Sendable (Int) -> Void = { _ in
+            while true {
+                let index: Int? = state.withLock { s in
+                    if s.next >= items.count || (stopAfterFailure && s.failed) { return nil }
+                    s.next += 1
+                    return s.next - 1
+                }
+                guard let index else { return }
+                let report = self.process(items[index])
+                state.withLock { s in
+                    s.reports[index] = report
+                    if report.error != nil { s.failed = true }
+                }
+                callback.withLock { _ in onReport(report) }
+            }
+        }
+        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        return state.withLock { $0.reports.compactMap { $0 } }
     }
 
     /// An output must never replace its own input.

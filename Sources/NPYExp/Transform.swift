@@ -2,6 +2,7 @@
 // header (NPYFormat), gathers element-aligned chunks of bounded size, converts them and applies exp (ExpKernels) on
 // all cores with DispatchQueue.concurrentPerform, and hands the output header and data to the output encoder. Memory
 // is a few chunk buffers whatever the tensor's size. Relies on NPYFormat, ExpKernels, Dispatch.
+import Crypto
 import Dispatch
 import ExpKernels
 import NPYFormat
@@ -48,12 +49,61 @@ enum ElementOperation: Sendable {
     }
 }
 
-/// Counts of special results in the output, for reports.
+/// Counts of special results in the output, for reports. Complex outputs are counted per component.
 public struct ResultCounts: Sendable, Equatable {
     public var overflowToInfinity = 0
     public var nan = 0
     public var underflowToZero = 0
     public init() {}
+
+    static func + (a: ResultCounts, b: ResultCounts) -> ResultCounts {
+        var r = a
+        r.overflowToInfinity += b.overflowToInfinity
+        r.nan += b.nan
+        r.underflowToZero += b.underflowToZero
+        return r
+    }
+
+    /// Counts +inf, NaN and zero among `count` scalars of a float type.
+    static func of<F: BinaryFloatingPoint>(_ p: UnsafePointer<F>, count: Int) -> ResultCounts {
+        var r = ResultCounts()
+        for i in 0..<count {
+            let v = p[i]
+            if v.isNaN {
+                r.nan += 1
+            } else if v == .infinity {
+                r.overflowToInfinity += 1
+            } else if v == 0 {
+                r.underflowToZero += 1
+            }
+        }
+        return r
+    }
+
+    static func of(_ type: ComputeType, _ p: UnsafeRawPointer, count: Int) -> ResultCounts {
+        switch type {
+        case .float16:
+            return of(p.assumingMemoryBound(to: Float16.self), count: count)
+        case .float32:
+            return of(p.assumingMemoryBound(to: Float.self), count: count)
+        case .float64:
+            return of(p.assumingMemoryBound(to: Double.self), count: count)
+        case .complex64:
+            return of(p.assumingMemoryBound(to: Float.self), count: 2 * count)
+        case .complex128:
+            return of(p.assumingMemoryBound(to: Double.self), count: 2 * count)
+        }
+    }
+}
+
+/// Per-iteration result slots for `concurrentPerform`; each iteration writes only its own slot.
+final class CountSlots: @unchecked Sendable {
+    let slots: UnsafeMutableBufferPointer<ResultCounts>
+    init(_ n: Int) {
+        slots = .allocate(capacity: n)
+        slots.initialize(repeating: ResultCounts())
+    }
+    deinit { slots.deallocate() }
 }
 
 /// Receives output bytes in order (header first, then data).
@@ -96,6 +146,9 @@ final class ExpTransform {
     private var dataSeen = 0
     private var expected = 0
     private(set) var counts = ResultCounts()
+    /// SHA-256 of the uncompressed output payload (header and data), when asked for.
+    private var payloadHasher: SHA256?
+    private(set) var elementCount = 0
 
     init(
         requested: ComputeType?, jobs: Int, chunkBytes: Int, sink: PayloadSink,
@@ -106,6 +159,17 @@ final class ExpTransform {
         self.chunkBytes = max(chunkBytes, 4096)
         self.sink = sink
         self.onHeader = onHeader
+    }
+
+    /// Also hash the uncompressed output (for manifests); costs one serial SHA-256 pass.
+    func hashPayload() { payloadHasher = SHA256() }
+
+    /// Hex SHA-256 of the uncompressed output payload, if `hashPayload()` was called.
+    func payloadDigest() -> String? { payloadHasher.map { Checksums.hex($0.finalize()) } }
+
+    private func emit(_ bytes: UnsafeRawBufferPointer) throws {
+        payloadHasher?.update(bufferPointer: bytes)
+        try sink.write(bytes)
     }
 
     /// Feeds the next piece of the decompressed input.
@@ -144,7 +208,7 @@ final class ExpTransform {
         inputChunk = AlignedBuffer(byteCount: needed * h.dtype.itemSize)
         outputChunk = ElementConverter.isIdentity(h.dtype, type) ? nil : AlignedBuffer(byteCount: needed * type.itemSize)
         let encoded = NPYHeader(dtype: type.dtype, fortranOrder: h.fortranOrder, shape: h.shape).encoded()
-        try encoded.withUnsafeBytes { try sink.write($0) }
+        try encoded.withUnsafeBytes { try emit($0) }
     }
 
     private func consumeData(_ bytes: UnsafeRawBufferPointer) throws {
@@ -173,6 +237,7 @@ final class ExpTransform {
         let inBase = SharedPointer(raw: input.base)
         let outBase = SharedPointer(raw: target.base)
         let identity = outputChunk == nil
+        let slots = CountSlots(jobs)
         // Slices of at least 16 Ki elements: smaller ones cost more in dispatch than they save.
         let slices = max(1, min(jobs, count / 16_384))
         let perSlice = (count + slices - 1) / slices
@@ -184,10 +249,14 @@ final class ExpTransform {
                 ElementConverter.convert(
                     UnsafeRawPointer(inBase.raw), dtype: dtype, start: start, count: n, into: outBase.raw, target: type)
             }
-            ElementOperation.exp.apply(type, outBase.raw + start * type.itemSize, count: n)
+            let results = outBase.raw + start * type.itemSize
+            ElementOperation.exp.apply(type, results, count: n)
+            slots.slots[s] = ResultCounts.of(type, UnsafeRawPointer(results), count: n)
         }
         if slices == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: slices, execute: work) }
-        try sink.write(UnsafeRawBufferPointer(start: target.base, count: count * type.itemSize))
+        counts = slots.slots.reduce(counts, +)
+        elementCount += count
+        try emit(UnsafeRawBufferPointer(start: target.base, count: count * type.itemSize))
         filled = 0
     }
 }

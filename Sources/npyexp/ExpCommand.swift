@@ -102,7 +102,6 @@ struct Exp: ParsableCommand {
     func run() throws {
         SignalCleanup.install()
         var items: [InputItem] = []
-        var failures = 0
         var nothingMatched = 0
         for argument in inputs {
             do {
@@ -113,41 +112,50 @@ struct Exp: ParsableCommand {
             }
         }
         let configuration = makeConfiguration()
-        if outputDir == nil {
-            items = items.filter { item in
-                let own = InputDiscovery.isOwnOutputName(item.relativePath)
-                if own && verbose { printError("npyexp: \(item.path): skipped (an npyexp output)") }
-                return !own
-            }
+        let verbose = self.verbose
+        let (kept, ownOutputs) = InputDiscovery.separatingOwnOutputs(items, outputDirectory: outputDir)
+        if verbose {
+            for item in ownOutputs { printError("npyexp: \(item.path): skipped (an npyexp output)") }
         }
+        items = kept
         if stdout && items.count > 1 {
             throw ValidationError("--stdout takes a single input, got \(items.count)")
         }
         let pipeline = ExpPipeline(configuration)
-        var outputFailed = false
-        for item in items {
-            let report = pipeline.process(item, toStandardOutput: stdout)
-            switch report.status {
-            case .done:
-                if verbose {
-                    let shape = report.shape.map { "(" + $0.map(String.init).joined(separator: ", ") + ")" } ?? "?"
-                    printError(
-                        "npyexp: \(item.path) -> \(report.outputPath ?? "<stdout>"): \(report.inputDType?.name ?? "?") -> \(report.outputDType?.name ?? "?") \(shape), \(report.outputBytes) bytes, \(String(format3: report.seconds)) s"
-                    )
-                }
-            case .skipped:
-                if verbose { printError("npyexp: \(item.path): skipped, \(report.outputPath ?? "") is complete") }
-            case .failed(let error):
-                printError("npyexp: \(error)")
-                failures += 1
-                if error.category == .output { outputFailed = true }
-                if failFast { break }
+        let reports: [FileReport]
+        if stdout || items.contains(where: \.isStandardInput) {
+            reports = items.map { item in
+                let r = pipeline.process(item, toStandardOutput: stdout)
+                Self.print(r, verbose: verbose)
+                return r
             }
-            if failFast && failures > 0 { break }
+        } else {
+            reports = pipeline.processAll(items, stopAfterFailure: failFast) { Self.print($0, verbose: verbose) }
         }
+        let failures = reports.filter { $0.error != nil }.count
+        let outputFailed = reports.contains { $0.error?.category == .output }
         if outputFailed { throw ExitCode(ExitStatus.outputError) }
         if failures > 0 { throw ExitCode(ExitStatus.someFailed) }
         if nothingMatched > 0 { throw ExitCode(items.isEmpty ? ExitStatus.noInput : ExitStatus.someFailed) }
+    }
+}
+
+extension Exp {
+    /// One line per input on stderr: failures always, the rest with -v.
+    static func print(_ report: FileReport, verbose: Bool) {
+        let item = report.input
+        switch report.status {
+        case .done:
+            guard verbose else { return }
+            let shape = report.shape.map { "(" + $0.map(String.init).joined(separator: ", ") + ")" } ?? "?"
+            printError(
+                "npyexp: \(item.path) -> \(report.outputPath ?? "<stdout>"): \(report.inputDType?.name ?? "?") -> \(report.outputDType?.name ?? "?") \(shape), \(report.outputBytes) bytes, \(String(format3: report.seconds)) s"
+            )
+        case .skipped:
+            if verbose { printError("npyexp: \(item.path): skipped, \(report.outputPath ?? "") is complete") }
+        case .failed(let error):
+            printError("npyexp: \(error)")
+        }
     }
 }
 
