@@ -22,6 +22,7 @@ final class InputFile {
     /// SHA-256 of every byte read, so the input's digest costs no second pass.
     private var hasher = SHA256()
     private(set) var bytesRead = 0
+    var progress: ProgressCounter?
 
     init(path: String) throws(NPYExpError) {
         self.path = path
@@ -56,6 +57,7 @@ final class InputFile {
         try SystemCall.check(n, "read error", path: path, category: .noInput)
         hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base, count: n))
         bytesRead += n
+        progress?.add(n)
         return n
     }
 

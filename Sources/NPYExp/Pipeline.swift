@@ -46,6 +46,8 @@ public struct ExpConfiguration: Sendable {
     public var hashPayload = false
     /// Inputs processed at the same time (default: `jobs`); many small files then share the cores.
     public var fileConcurrency: Int?
+    /// Counts input bytes as they are read, for progress displays.
+    public var progress: ProgressCounter?
 
     public init() {}
 
@@ -150,6 +152,7 @@ public final class ExpPipeline: Sendable {
 
     private func run(_ item: InputItem, toStandardOutput: Bool, report: inout FileReport) throws {
         let file = item.isStandardInput ? InputFile(standardInput: ()) : try InputFile(path: item.path)
+        file.progress = configuration.progress
         let reader = InputReader(file: file, jobs: configuration.jobs)
         let container = try reader.detect()
         let gzip = outputIsGzip(container)
@@ -275,4 +278,12 @@ enum Clock {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
+}
+
+/// Input bytes read so far across all inputs; safe to read from another thread (a progress display).
+public final class ProgressCounter: Sendable {
+    private let bytes = Mutex<Int>(0)
+    public init() {}
+    public var inputBytesRead: Int { bytes.withLock { $0 } }
+    func add(_ n: Int) { bytes.withLock { $0 += n } }
 }
