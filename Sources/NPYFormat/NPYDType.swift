@@ -178,20 +178,15 @@ public struct NPYDType: Sendable, Equatable, CustomStringConvertible {
 
 /// Appends the decimal digits of `value` (with '-' if negative) without making a String.
 func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-    if value < 0 { bytes.append(UInt8(ascii: "-")) }
+    let length = decimalLength(value)
+    bytes.append(contentsOf: repeatElement(UInt8(ascii: "-"), count: length))
     var magnitude = value.magnitude
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var count = 0
-    withUnsafeMutableBytes(of: &digits) { buffer in
-        repeat {
-            buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            count += 1
-        } while magnitude != 0
-        for k in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[k]) }
-    }
+    var index = bytes.count - 1
+    repeat {
+        bytes[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+        magnitude /= 10
+        index -= 1
+    } while magnitude != 0
 }
 
 /// Number of decimal characters `appendDecimal` writes for `value` (Python's len(repr(int))).
