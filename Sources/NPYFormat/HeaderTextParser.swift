@@ -68,7 +68,7 @@ struct HeaderTextParser {
         try checkBytes()
         guard try peek() == ascii("{") else { throw unexpected() }
         pos += 1
-        var values: [Literal?] = [nil, nil, nil]
+        var values = KeyedValues()
         var keyFault: NPYFormatError?
         while true {
             if try peek() == ascii("}") {
@@ -82,10 +82,10 @@ struct HeaderTextParser {
             let value = try literal(depth: 0)
             if keyFault == nil {
                 if let key = keyName(keyRange) {
-                    if values[key.rawValue] != nil {
+                    if values[key] != nil {
                         keyFault = .malformed("duplicate key \(key.quoted)")
                     }
-                    values[key.rawValue] = value
+                    values[key] = value
                 } else {
                     keyFault = .malformed("unknown key \(pythonRepr(scalars(keyRange)))")
                 }
@@ -105,17 +105,39 @@ struct HeaderTextParser {
         guard complete else { throw .incomplete }
 
         if let keyFault { throw .failed(keyFault) }
-        for key in HeaderKey.allCases where values[key.rawValue] == nil {
+        for key in HeaderKey.allCases where values[key] == nil {
             throw .failed(.malformed("missing key \(key.quoted)"))
         }
         do throws(NPYFormatError) {
-            let shape = try shapeValue(values[HeaderKey.shape.rawValue]!)
-            let fortranOrder = try boolValue(values[HeaderKey.fortranOrder.rawValue]!)
-            let dtype = try descrValue(values[HeaderKey.descr.rawValue]!)
+            let shape = try shapeValue(values[.shape]!)
+            let fortranOrder = try boolValue(values[.fortranOrder]!)
+            let dtype = try descrValue(values[.descr]!)
             _ = try NPYHeader.checkedSizes(shape: shape, itemSize: dtype.itemSize)
             return HeaderFields(dtype: dtype, fortranOrder: fortranOrder, shape: shape)
         } catch {
             throw .failed(error)
+        }
+    }
+
+    /// The value seen for each key, without a heap allocation.
+    private struct KeyedValues {
+        var descr, fortranOrder, shape: Literal?
+
+        subscript(key: HeaderKey) -> Literal? {
+            get {
+                switch key {
+                case .descr: descr
+                case .fortranOrder: fortranOrder
+                case .shape: shape
+                }
+            }
+            set {
+                switch key {
+                case .descr: descr = newValue
+                case .fortranOrder: fortranOrder = newValue
+                case .shape: shape = newValue
+                }
+            }
         }
     }
 
@@ -330,11 +352,9 @@ struct HeaderTextParser {
 
     // MARK: - Lexing
 
-    /// NUL bytes anywhere and (once complete) invalid UTF-8 in a 3.0 header: Python refuses both.
+    /// Invalid UTF-8 in a complete 3.0 header, which Python refuses to decode. (NUL bytes, which Python refuses
+    /// too, are caught where the lexer meets them: in strings, comments, or as an unexpected token.)
     private func checkBytes() throws(ParseStop) {
-        if let nul = text.firstIndex(of: 0) {
-            throw .failed(.malformed("NUL byte at offset \(fileOffset + nul)"))
-        }
         if complete && version.major == 3 && text.contains(where: { $0 >= 0x80 }) {
             var iterator = text.makeIterator()
             var decoder = UTF8()
@@ -355,7 +375,10 @@ struct HeaderTextParser {
             case ascii(" "), ascii("\t"), ascii("\n"), ascii("\r"), 0x0C:
                 pos += 1
             case ascii("#"):
-                while pos < text.count && text[pos] != ascii("\n") && text[pos] != ascii("\r") { pos += 1 }
+                while pos < text.count && text[pos] != ascii("\n") && text[pos] != ascii("\r") {
+                    if text[pos] == 0 { throw nulByte(at: pos) }
+                    pos += 1
+                }
             case ascii("\\"):
                 guard pos + 1 < text.count else { throw atEnd() }
                 guard text[pos + 1] == ascii("\n") || text[pos + 1] == ascii("\r") else { throw unexpected() }
@@ -399,6 +422,7 @@ struct HeaderTextParser {
             }
             let c = text[i]
             if c == quote { break }
+            if c == 0 { throw nulByte(at: i) }
             if c == ascii("\\") {
                 throw .failed(.malformed("escape sequence in string at offset \(fileOffset + i)"))
             }
@@ -461,7 +485,12 @@ struct HeaderTextParser {
         complete ? .failed(.malformed("unexpected end of header at offset \(fileOffset + text.count)")) : .incomplete
     }
 
+    private func nulByte(at offset: Int) -> ParseStop {
+        .failed(.malformed("NUL byte at offset \(fileOffset + offset)"))
+    }
+
     private func unexpected(context: String? = nil) -> ParseStop {
+        if text[pos] == 0 { return nulByte(at: pos) }
         do throws(ParseStop) {
             let token = try describeToken(at: pos)
             let suffix = context.map { " " + $0 } ?? ""
