@@ -368,22 +368,32 @@ struct HeaderTextParser {
         }
     }
 
-    /// Skips whitespace, comments and backslash line continuations.
+    /// Skips whitespace, comments and backslash line continuations. Works on a local index: it runs over
+    /// every padding byte of the header, so it is the parser's inner loop.
     private mutating func skipTrivia() throws(ParseStop) {
-        while pos < text.count {
-            switch text[pos] {
-            case ascii(" "), ascii("\t"), ascii("\n"), ascii("\r"), 0x0C:
-                pos += 1
-            case ascii("#"):
-                while pos < text.count && text[pos] != ascii("\n") && text[pos] != ascii("\r") {
-                    if text[pos] == 0 { throw nulByte(at: pos) }
-                    pos += 1
+        var i = pos
+        defer { pos = i }
+        let count = text.count
+        while i < count {
+            let c = text[i]
+            if c == ascii(" ") || c == ascii("\n") || c == ascii("\t") || c == ascii("\r") || c == 0x0C {
+                i += 1
+            } else if c == ascii("#") {
+                while i < count && text[i] != ascii("\n") && text[i] != ascii("\r") {
+                    if text[i] == 0 { throw nulByte(at: i) }
+                    i += 1
                 }
-            case ascii("\\"):
-                guard pos + 1 < text.count else { throw atEnd() }
-                guard text[pos + 1] == ascii("\n") || text[pos + 1] == ascii("\r") else { throw unexpected() }
-                pos += 2
-            default:
+            } else if c == ascii("\\") {
+                guard i + 1 < count else {
+                    pos = i
+                    throw atEnd()
+                }
+                guard text[i + 1] == ascii("\n") || text[i + 1] == ascii("\r") else {
+                    pos = i
+                    throw unexpected()
+                }
+                i += 2
+            } else {
                 return
             }
         }
