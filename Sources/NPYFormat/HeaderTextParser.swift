@@ -1,8 +1,10 @@
 // NPYFormat: a strict, non-evaluating parser for the Python dict literal in an .npy header, usable on a partial
-// header: running out of bytes before the header's end means "incomplete", while a fault seen in the bytes
-// already there is final, so the caller learns of a bad header as early as possible.
+// header: running out of bytes before the header's end means "incomplete", while a syntax fault in the bytes
+// already there is final, so the caller learns of a broken header early. Keys and values are judged once the
+// header is complete, in numpy's order (keys, shape, fortran_order, descr, size).
 // Accepts the subset of Python literal syntax that numpy writes or has written (old Python 2 'L' suffixes,
-// either quote, comments, optional trailing commas); refuses everything else with a one-line message.
+// either quote, u'' prefixes, comments, line continuations, optional trailing commas); refuses the rest (hex
+// ints, escapes, string concatenation, bools in shapes) with a one-line message.
 // Relies on nothing but the Swift standard library.
 
 /// The three values of a header dict.
