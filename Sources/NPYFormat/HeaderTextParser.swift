@@ -21,7 +21,7 @@ enum ParseStop: Error {
 }
 
 /// The keys a header dict must hold, each exactly once.
-enum HeaderKey: Int, CaseIterable {
+enum HeaderKey: CaseIterable {
     case descr, fortranOrder, shape
 
     var quoted: String {
