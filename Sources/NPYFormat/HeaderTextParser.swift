@@ -1,8 +1,10 @@
 // NPYFormat: a strict, non-evaluating parser for the Python dict literal in an .npy header, usable on a partial
-// header: running out of bytes before the header's end means "incomplete", while a fault seen in the bytes
-// already there is final, so the caller learns of a bad header as early as possible.
+// header: running out of bytes before the header's end means "incomplete", while a syntax fault in the bytes
+// already there is final, so the caller learns of a broken header early. Keys and values are judged once the
+// header is complete, in numpy's order (keys, shape, fortran_order, descr, size).
 // Accepts the subset of Python literal syntax that numpy writes or has written (old Python 2 'L' suffixes,
-// either quote, comments, optional trailing commas); refuses everything else with a one-line message.
+// either quote, u'' prefixes, comments, line continuations, optional trailing commas); refuses the rest (hex
+// ints, escapes, string concatenation, bools in shapes) with a one-line message.
 // Relies on nothing but the Swift standard library.
 
 /// The three values of a header dict.
@@ -19,7 +21,7 @@ enum ParseStop: Error {
 }
 
 /// The keys a header dict must hold, each exactly once.
-enum HeaderKey: Int, CaseIterable {
+enum HeaderKey: CaseIterable {
     case descr, fortranOrder, shape
 
     var quoted: String {
@@ -62,38 +64,32 @@ struct HeaderTextParser {
 
     // MARK: - Grammar
 
+    /// Syntax first, as Python's literal_eval would see it; then, once the whole header is there, the keys and
+    /// values in numpy's order. So a message never depends on how the stream was split.
     private mutating func dict() throws(ParseStop) -> HeaderFields {
         try checkBytes()
         guard try peek() == ascii("{") else { throw unexpected() }
         pos += 1
-        var dtype: NPYDType?
-        var fortranOrder: Bool?
-        var shape: [Int]?
+        var values = KeyedValues()
+        var keyFault: NPYFormatError?
         while true {
             if try peek() == ascii("}") {
                 pos += 1
                 break
             }
             guard try atStringStart() else { throw unexpected() }
-            let key = try keyName(try string())
+            let keyRange = try string()
             guard try peek() == ascii(":") else { throw unexpected() }
             pos += 1
-            switch key {
-            case .descr:
-                if dtype != nil { throw duplicate(key) }
-                dtype = try descrValue()
-            case .fortranOrder:
-                if fortranOrder != nil { throw duplicate(key) }
-                fortranOrder = try boolValue()
-            case .shape:
-                if shape != nil { throw duplicate(key) }
-                shape = try shapeValue()
-            }
-            if let dtype, let shape, key != .fortranOrder {
-                do throws(NPYFormatError) {
-                    _ = try NPYHeader.checkedSizes(shape: shape, itemSize: dtype.itemSize)
-                } catch {
-                    throw .failed(error)
+            let value = try literal(depth: 0)
+            if keyFault == nil {
+                if let key = keyName(keyRange) {
+                    if values[key] != nil {
+                        keyFault = .malformed("duplicate key \(key.quoted)")
+                    }
+                    values[key] = value
+                } else {
+                    keyFault = .malformed("unknown key \(pythonRepr(scalars(keyRange)))")
                 }
             }
             let c = try peek()
@@ -106,87 +102,149 @@ struct HeaderTextParser {
                 throw unexpected()
             }
         }
-        guard let dtype else { throw missing(.descr) }
-        guard let fortranOrder else { throw missing(.fortranOrder) }
-        guard let shape else { throw missing(.shape) }
         try skipTrivia()
         if pos < text.count { throw unexpected(context: "after the header dict") }
         guard complete else { throw .incomplete }
-        return HeaderFields(dtype: dtype, fortranOrder: fortranOrder, shape: shape)
+
+        if let keyFault { throw .failed(keyFault) }
+        for key in HeaderKey.allCases where values[key] == nil {
+            throw .failed(.malformed("missing key \(key.quoted)"))
+        }
+        do throws(NPYFormatError) {
+            let shape = try shapeValue(values[.shape]!)
+            let fortranOrder = try boolValue(values[.fortranOrder]!)
+            let dtype = try descrValue(values[.descr]!)
+            _ = try NPYHeader.checkedSizes(shape: shape, itemSize: dtype.itemSize)
+            return HeaderFields(dtype: dtype, fortranOrder: fortranOrder, shape: shape)
+        } catch {
+            throw .failed(error)
+        }
     }
 
-    private mutating func descrValue() throws(ParseStop) -> NPYDType {
-        _ = try peek()
+    /// The value seen for each key, without a heap allocation.
+    private struct KeyedValues {
+        var descr, fortranOrder, shape: Literal?
+
+        subscript(key: HeaderKey) -> Literal? {
+            get {
+                switch key {
+                case .descr: descr
+                case .fortranOrder: fortranOrder
+                case .shape: shape
+                }
+            }
+            set {
+                switch key {
+                case .descr: descr = newValue
+                case .fortranOrder: fortranOrder = newValue
+                case .shape: shape = newValue
+                }
+            }
+        }
+    }
+
+    /// A Python literal as far as a header needs to know it; `range` is its source text.
+    private enum Literal {
+        case string(Range<Int>)
+        case integer(IntegerLiteral)
+        case boolean(Bool)
+        case none(Range<Int>)
+        /// A tuple; `integers` holds its elements when they are all ints.
+        case tuple(Range<Int>, integers: [IntegerLiteral]?)
+        case list(Range<Int>)
+
+        var range: Range<Int> {
+            switch self {
+            case .string(let r), .none(let r), .tuple(let r, _), .list(let r): r
+            case .integer(let i): i.range
+            case .boolean: 0..<0
+            }
+        }
+    }
+
+    /// A Python int literal: sign, magnitude (if it fits), and its source text.
+    private struct IntegerLiteral {
+        var negative: Bool
+        var magnitude: Int
+        var overflow: Bool
+        var range: Range<Int>
+    }
+
+    /// Deep enough for any structured descr; bounds the recursion on hostile input.
+    private static let maxNesting = 32
+
+    /// One literal: a string, an int (optionally signed), True/False/None, or a tuple or list of literals.
+    /// Parentheses around a single value without a comma group it, as in Python.
+    private mutating func literal(depth: Int) throws(ParseStop) -> Literal {
+        let c = try peek()
+        let start = pos
         if try atStringStart() {
-            let range = try string()
-            let bytes = UnsafeRawBufferPointer(rebasing: text[range])
-            guard let dtype = NPYDType.parse(bytes) else { throw .failed(NPYDType.unsupported(scalars(range))) }
-            return dtype
+            let contentRange = try string()
+            return .string(contentRange)
         }
-        let open = try peek()
-        guard open == ascii("[") || open == ascii("(") else { throw unexpected() }
-        let start = pos
-        try skipBracketed()
-        let reason = open == ascii("[") ? "structured dtypes are not supported" : "subarray dtypes are not supported"
-        throw .failed(NPYFormatError(
-            .unsupportedDType, "unsupported dtype \(pythonRepr(scalars(start..<pos))) (\(reason))"))
-    }
-
-    private mutating func boolValue() throws(ParseStop) -> Bool {
-        _ = try peek()
-        let start = pos
-        let end = try tokenEnd(from: start)
-        if equals(start..<end, "True") { pos = end; return true }
-        if equals(start..<end, "False") { pos = end; return false }
-        throw .failed(.malformed(
-            "fortran_order must be True or False, found \(try describeToken(at: start)) at offset \(fileOffset + start)"))
-    }
-
-    private mutating func shapeValue() throws(ParseStop) -> [Int] {
-        let open = try peek()
-        guard open == ascii("(") else {
-            throw .failed(.malformed(
-                "shape must be a tuple, found \(try describeToken(at: pos)) at offset \(fileOffset + pos)"))
+        if c == ascii("-") || c == ascii("+") || isDigit(c) {
+            return .integer(try integer())
         }
-        let openOffset = pos
+        if isIdentifierByte(c) {
+            let end = try tokenEnd(from: start)
+            if equals(start..<end, "True") { pos = end; return .boolean(true) }
+            if equals(start..<end, "False") { pos = end; return .boolean(false) }
+            if equals(start..<end, "None") { pos = end; return .none(start..<end) }
+            throw unexpected()
+        }
+        guard c == ascii("(") || c == ascii("[") else { throw unexpected() }
+        if depth >= Self.maxNesting {
+            throw .failed(.malformed("literal nested too deeply at offset \(fileOffset + start)"))
+        }
+        let close = c == ascii("(") ? ascii(")") : ascii("]")
         pos += 1
-        var dims: [Int] = []
-        dims.reserveCapacity(4)
+        var integers: [IntegerLiteral]? = []
+        var count = 0
         var sawComma = false
+        var single: Literal?
         while true {
-            if try peek() == ascii(")") {
+            if try peek() == close {
                 pos += 1
                 break
             }
-            let axis = dims.count
-            if axis == NPYHeader.maxDimensions {
-                throw .failed(NPYFormatError(
-                    .invalidShape, "invalid shape: more than \(NPYHeader.maxDimensions) dimensions"))
+            let element = try literal(depth: depth + 1)
+            count += 1
+            if count == 1 { single = element }
+            if case .integer(let i) = element {
+                integers?.append(i)
+            } else {
+                integers = nil
             }
-            dims.append(try dimension(axis: axis))
-            let c = try peek()
-            if c == ascii(",") {
+            let next = try peek()
+            if next == ascii(",") {
                 pos += 1
                 sawComma = true
-            } else if c == ascii(")") {
+            } else if next == close {
                 pos += 1
                 break
             } else {
                 throw unexpected()
             }
         }
-        if dims.count == 1 && !sawComma {
-            throw .failed(.malformed(
-                "shape at offset \(fileOffset + openOffset) is a parenthesised int, not a tuple (missing ',')"))
+        if c == ascii("[") { return .list(start..<pos) }
+        if count == 1 && !sawComma, let single {
+            // (x) is x; keep the parentheses in the source text shown in messages.
+            switch single {
+            case .integer(var i):
+                i.range = start..<pos
+                return .integer(i)
+            default:
+                return single
+            }
         }
-        return dims
+        return .tuple(start..<pos, integers: integers)
     }
 
     /// A Python int: optional sign, decimal digits (no leading zeros, '_' between digits), 'L' before 3.0.
-    private mutating func dimension(axis: Int) throws(ParseStop) -> Int {
+    private mutating func integer() throws(ParseStop) -> IntegerLiteral {
         let signStart = pos
         var negative = false
-        let first = try peek()
+        let first = text[pos]
         if first == ascii("-") || first == ascii("+") {
             negative = first == ascii("-")
             pos += 1
@@ -225,25 +283,80 @@ struct HeaderTextParser {
         }
         if isIdentifierByte(text[i]) || text[i] == ascii(".") { throw invalidNumber(start) }
         pos = i
-        if overflow {
-            throw .failed(NPYFormatError(
-                .shapeTooLarge,
-                "shape too large: dimension \(text(signStart..<i)) at axis \(axis) does not fit in 64 bits"))
+        return IntegerLiteral(negative: negative, magnitude: value, overflow: overflow, range: signStart..<i)
+    }
+
+    // MARK: - Values
+
+    private func descrValue(_ value: Literal) throws(NPYFormatError) -> NPYDType {
+        switch value {
+        case .string(let range):
+            guard let dtype = NPYDType.parse(UnsafeRawBufferPointer(rebasing: text[range])) else {
+                throw NPYDType.unsupported(scalars(range))
+            }
+            return dtype
+        case .list(let range):
+            throw NPYFormatError(.unsupportedDType,
+                "unsupported dtype \(pythonRepr(scalars(range))) (structured dtypes are not supported)")
+        case .tuple(let range, _):
+            throw NPYFormatError(.unsupportedDType,
+                "unsupported dtype \(pythonRepr(scalars(range))) (subarray dtypes are not supported)")
+        default:
+            throw .malformed("descr must be a dtype string, found \(shown(value))")
         }
-        if negative && value != 0 {
-            throw .failed(NPYFormatError(
-                .invalidShape, "invalid shape: negative dimension -\(value) at axis \(axis)"))
+    }
+
+    private func boolValue(_ value: Literal) throws(NPYFormatError) -> Bool {
+        guard case .boolean(let b) = value else {
+            throw .malformed("fortran_order must be True or False, found \(shown(value))")
         }
-        return value
+        return b
+    }
+
+    private func shapeValue(_ value: Literal) throws(NPYFormatError) -> [Int] {
+        guard case .tuple(_, let integers?) = value else {
+            throw .malformed("shape must be a tuple of ints, found \(shown(value))")
+        }
+        if integers.count > NPYHeader.maxDimensions {
+            throw NPYFormatError(
+                .invalidShape,
+                "invalid shape: \(integers.count) dimensions (numpy allows at most \(NPYHeader.maxDimensions))")
+        }
+        var dims: [Int] = []
+        dims.reserveCapacity(integers.count)
+        for (axis, i) in integers.enumerated() {
+            if i.negative && (i.overflow || i.magnitude != 0) {
+                throw NPYFormatError(
+                    .invalidShape, "invalid shape: negative dimension \(i.overflow ? text(i.range) : "-\(i.magnitude)") at axis \(axis)")
+            }
+            if i.overflow {
+                throw NPYFormatError(
+                    .shapeTooLarge,
+                    "shape too large: dimension \(text(i.range)) at axis \(axis) does not fit in 64 bits")
+            }
+            dims.append(i.magnitude)
+        }
+        return dims
+    }
+
+    /// A value's source text for a message, with its offset.
+    private func shown(_ value: Literal) -> String {
+        switch value {
+        case .boolean(let b): return b ? "True" : "False"
+        case .string(let r):
+            // Show the quotes too: the range is the content.
+            return "\(pythonRepr(scalars((r.lowerBound - 1)..<(r.upperBound + 1)))) at offset \(fileOffset + r.lowerBound - 1)"
+        default:
+            let r = value.range
+            return "\(pythonRepr(scalars(r))) at offset \(fileOffset + r.lowerBound)"
+        }
     }
 
     // MARK: - Lexing
 
-    /// NUL bytes anywhere and (once complete) invalid UTF-8 in a 3.0 header: Python refuses both.
+    /// Invalid UTF-8 in a complete 3.0 header, which Python refuses to decode. (NUL bytes, which Python refuses
+    /// too, are caught where the lexer meets them: in strings, comments, or as an unexpected token.)
     private func checkBytes() throws(ParseStop) {
-        if let nul = text.firstIndex(of: 0) {
-            throw .failed(.malformed("NUL byte at offset \(fileOffset + nul)"))
-        }
         if complete && version.major == 3 && text.contains(where: { $0 >= 0x80 }) {
             var iterator = text.makeIterator()
             var decoder = UTF8()
@@ -257,19 +370,32 @@ struct HeaderTextParser {
         }
     }
 
-    /// Skips whitespace, comments and backslash line continuations.
+    /// Skips whitespace, comments and backslash line continuations. Works on a local index: it runs over
+    /// every padding byte of the header, so it is the parser's inner loop.
     private mutating func skipTrivia() throws(ParseStop) {
-        while pos < text.count {
-            switch text[pos] {
-            case ascii(" "), ascii("\t"), ascii("\n"), ascii("\r"), 0x0C:
-                pos += 1
-            case ascii("#"):
-                while pos < text.count && text[pos] != ascii("\n") && text[pos] != ascii("\r") { pos += 1 }
-            case ascii("\\"):
-                guard pos + 1 < text.count else { throw atEnd() }
-                guard text[pos + 1] == ascii("\n") || text[pos + 1] == ascii("\r") else { throw unexpected() }
-                pos += 2
-            default:
+        var i = pos
+        defer { pos = i }
+        let count = text.count
+        while i < count {
+            let c = text[i]
+            if c == ascii(" ") || c == ascii("\n") || c == ascii("\t") || c == ascii("\r") || c == 0x0C {
+                i += 1
+            } else if c == ascii("#") {
+                while i < count && text[i] != ascii("\n") && text[i] != ascii("\r") {
+                    if text[i] == 0 { throw nulByte(at: i) }
+                    i += 1
+                }
+            } else if c == ascii("\\") {
+                guard i + 1 < count else {
+                    pos = i
+                    throw atEnd()
+                }
+                guard text[i + 1] == ascii("\n") || text[i + 1] == ascii("\r") else {
+                    pos = i
+                    throw unexpected()
+                }
+                i += 2
+            } else {
                 return
             }
         }
@@ -308,6 +434,7 @@ struct HeaderTextParser {
             }
             let c = text[i]
             if c == quote { break }
+            if c == 0 { throw nulByte(at: i) }
             if c == ascii("\\") {
                 throw .failed(.malformed("escape sequence in string at offset \(fileOffset + i)"))
             }
@@ -326,35 +453,11 @@ struct HeaderTextParser {
         return contentStart..<i
     }
 
-    private func keyName(_ range: Range<Int>) throws(ParseStop) -> HeaderKey {
+    private func keyName(_ range: Range<Int>) -> HeaderKey? {
         if equals(range, "descr") { return .descr }
         if equals(range, "fortran_order") { return .fortranOrder }
         if equals(range, "shape") { return .shape }
-        throw .failed(.malformed("unknown key \(pythonRepr(scalars(range)))"))
-    }
-
-    /// Skips a bracketed literal (a structured or subarray descr) so that it can be quoted whole.
-    private mutating func skipBracketed() throws(ParseStop) {
-        var closers: [UInt8] = []
-        while true {
-            try skipTrivia()
-            guard pos < text.count else { throw atEnd() }
-            let c = text[pos]
-            switch c {
-            case ascii("("): closers.append(ascii(")")); pos += 1
-            case ascii("["): closers.append(ascii("]")); pos += 1
-            case ascii("{"): closers.append(ascii("}")); pos += 1
-            case ascii(")"), ascii("]"), ascii("}"):
-                guard closers.last == c else { throw unexpected() }
-                closers.removeLast()
-                pos += 1
-                if closers.isEmpty { return }
-            case ascii("'"), ascii("\""):
-                _ = try string()
-            default:
-                pos += 1
-            }
-        }
+        return nil
     }
 
     /// End of the identifier or number starting at `start`; incomplete if it may go on past the bytes seen.
@@ -370,7 +473,10 @@ struct HeaderTextParser {
     private func describeToken(at offset: Int) throws(ParseStop) -> String {
         var end = offset + 1
         let c = text[offset]
-        if isIdentifierByte(c) || c >= 0x80 {
+        if isDigit(c) {
+            while end < text.count && (isIdentifierByte(text[end]) || text[end] == ascii(".")) { end += 1 }
+            if end == text.count && !complete { throw .incomplete }
+        } else if isIdentifierByte(c) || c >= 0x80 {
             end = try tokenEnd(from: offset)
         } else if c == ascii("'") || c == ascii("\"") {
             while end < text.count && text[end] != c && text[end] != ascii("\n") && end - offset < 32 { end += 1 }
@@ -391,7 +497,12 @@ struct HeaderTextParser {
         complete ? .failed(.malformed("unexpected end of header at offset \(fileOffset + text.count)")) : .incomplete
     }
 
+    private func nulByte(at offset: Int) -> ParseStop {
+        .failed(.malformed("NUL byte at offset \(fileOffset + offset)"))
+    }
+
     private func unexpected(context: String? = nil) -> ParseStop {
+        if text[pos] == 0 { return nulByte(at: pos) }
         do throws(ParseStop) {
             let token = try describeToken(at: pos)
             let suffix = context.map { " " + $0 } ?? ""
@@ -408,14 +519,6 @@ struct HeaderTextParser {
         } catch {
             return error
         }
-    }
-
-    private func duplicate(_ key: HeaderKey) -> ParseStop {
-        .failed(.malformed("duplicate key \(key.quoted)"))
-    }
-
-    private func missing(_ key: HeaderKey) -> ParseStop {
-        .failed(.malformed("missing key \(key.quoted)"))
     }
 
     // MARK: - Bytes

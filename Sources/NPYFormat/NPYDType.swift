@@ -53,7 +53,8 @@ public struct NPYDType: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses an array-interface descr as numpy writes or reads it: an optional order character
-    /// ('<', '>', '|', '='), then b1, i1/2/4/8, u1/2/4/8, f2/4/8, c8/c16, or '?' for bool.
+    /// ('<', '>', '|', '='), then b1, i1/2/4/8, u1/2/4/8, f2/4/8, c8/c16, or one of numpy's one-letter
+    /// codes for those types ('?', 'b', 'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q', 'e', 'f', 'd', 'F', 'D', ...).
     public init(descr: String) throws(NPYFormatError) {
         var copy = descr
         let parsed = copy.withUTF8 { NPYDType.parse(UnsafeRawBufferPointer($0)) }
@@ -137,8 +138,10 @@ public struct NPYDType: Sendable, Equatable, CustomStringConvertible {
         guard i < text.count else { return nil }
         let typeChar = text[i]
         i += 1
-        if typeChar == UInt8(ascii: "?") {
-            return i == text.count ? .bool : nil
+        if i == text.count {
+            // numpy also reads its one-letter type codes; sizes are those of numpy on LP64 Linux and macOS.
+            guard let (kind, size) = typeCode(typeChar) else { return nil }
+            return NPYDType(kind: kind, itemSize: size, byteOrder: order)
         }
         // Size: 1 or 2 decimal digits, no leading zero.
         guard i < text.count, text.count - i <= 2, text[i] != UInt8(ascii: "0") else { return nil }
@@ -163,6 +166,27 @@ public struct NPYDType: Sendable, Equatable, CustomStringConvertible {
         return NPYDType(kind: kind, itemSize: size, byteOrder: order)
     }
 
+    /// numpy's one-letter type codes for the supported kinds ('b' is int8 there, unlike 'b1').
+    static func typeCode(_ c: UInt8) -> (NPYScalarKind, Int)? {
+        switch c {
+        case UInt8(ascii: "?"): (.bool, 1)
+        case UInt8(ascii: "b"): (.signedInteger, 1)
+        case UInt8(ascii: "B"): (.unsignedInteger, 1)
+        case UInt8(ascii: "h"): (.signedInteger, 2)
+        case UInt8(ascii: "H"): (.unsignedInteger, 2)
+        case UInt8(ascii: "i"): (.signedInteger, 4)
+        case UInt8(ascii: "I"): (.unsignedInteger, 4)
+        case UInt8(ascii: "l"), UInt8(ascii: "q"), UInt8(ascii: "p"), UInt8(ascii: "n"): (.signedInteger, 8)
+        case UInt8(ascii: "L"), UInt8(ascii: "Q"), UInt8(ascii: "P"), UInt8(ascii: "N"): (.unsignedInteger, 8)
+        case UInt8(ascii: "e"): (.float, 2)
+        case UInt8(ascii: "f"): (.float, 4)
+        case UInt8(ascii: "d"): (.float, 8)
+        case UInt8(ascii: "F"): (.complex, 8)
+        case UInt8(ascii: "D"): (.complex, 16)
+        default: nil
+        }
+    }
+
     /// The error for a descr string `parse` refused; object dtypes get their own reason.
     static func unsupported(_ scalars: [Unicode.Scalar]) -> NPYFormatError {
         var body = scalars[...]
@@ -178,20 +202,15 @@ public struct NPYDType: Sendable, Equatable, CustomStringConvertible {
 
 /// Appends the decimal digits of `value` (with '-' if negative) without making a String.
 func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-    if value < 0 { bytes.append(UInt8(ascii: "-")) }
+    let length = decimalLength(value)
+    bytes.append(contentsOf: repeatElement(UInt8(ascii: "-"), count: length))
     var magnitude = value.magnitude
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var count = 0
-    withUnsafeMutableBytes(of: &digits) { buffer in
-        repeat {
-            buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            count += 1
-        } while magnitude != 0
-        for k in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[k]) }
-    }
+    var index = bytes.count - 1
+    repeat {
+        bytes[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+        magnitude /= 10
+        index -= 1
+    } while magnitude != 0
 }
 
 /// Number of decimal characters `appendDecimal` writes for `value` (Python's len(repr(int))).

@@ -105,10 +105,14 @@ public struct NPYHeader: Sendable, Equatable {
     /// nil while `prefix` does not yet hold the whole header; otherwise the header and the byte count of
     /// magic + version + length + header text (where the data starts). Throws as soon as the bytes seen are invalid
     /// (bad magic from the first differing byte, bad version after 8, too large a length once it is read, a
-    /// syntax or value error in the part of the header text seen so far).
+    /// syntax error as soon as its token is seen). Faults in the keys and values (missing or unknown keys, an
+    /// unsupported dtype, a bad shape) are reported once the whole header is there, in numpy's order, so the
+    /// message does not depend on how the stream was split.
     ///
-    /// Offsets in messages count bytes from the start of the file. The header text is parsed as a strict subset
-    /// of Python literal syntax, never evaluated: a dict with exactly the keys 'descr', 'fortran_order', 'shape'.
+    /// The header text is parsed as a strict subset of Python literal syntax, never evaluated: a dict with
+    /// exactly the keys 'descr', 'fortran_order', 'shape'. `maxHeaderLength` bounds the length field in bytes
+    /// (numpy bounds the decoded text; the two agree on every header that can be valid, which is ASCII).
+    /// Offsets in messages count bytes from the start of the file.
     public static func parse(
         _ prefix: UnsafeRawBufferPointer, maxHeaderLength: Int = 10_000
     ) throws(NPYFormatError) -> (header: NPYHeader, byteCount: Int)? {
