@@ -51,12 +51,16 @@ func numpyFloat32(_ expression: String, count: Int) throws -> [UInt8] {
         #expect(try run(["gzip", "-t", path]).status == 0)
         let gzip = try run(["gzip", "-dc", path])
         #expect(gzip.status == 0 && gzip.stdout == input)
-        let pigz = try run(["pigz", "-dc", path])
-        #expect(pigz.status == 0 && pigz.stdout == input)
         let py = try python("import gzip, sys; sys.stdout.buffer.write(gzip.open(sys.argv[1]).read())", [path])
         #expect(py == input)
         // Our own streaming decoder sees an ordinary multi-member file.
         #expect(try decode(file) == input)
+        guard try run(["sh", "-c", "command -v pigz"]).status == 0 else {
+            Issue.record("pigz is not installed (Debian: apt-get install pigz); CI must install it")
+            return
+        }
+        let pigz = try run(["pigz", "-dc", path])
+        #expect(pigz.status == 0 && pigz.stdout == input)
     }
 
     /// python parses our header with struct: the sizes in it are the member's real size and the block's size.
