@@ -167,7 +167,9 @@ func numpyFloat32(_ expression: String, count: Int) throws -> [UInt8] {
     /// decompressMember also takes plain members from gzip(1), and insists that deflate ends at the trailer.
     @Test func decompressMemberOnPlainGzip() throws {
         let input = mixedBytes(count: 20_000, seed: 13)
-        let plain = try run(["sh", "-c", "gzip -n -c < \"$0\"", try temporaryFile(input, suffix: ".bin")]).stdout
+        let rawPath = try temporaryFile(input, suffix: ".bin")
+        defer { try? FileManager.default.removeItem(atPath: rawPath) }
+        let plain = try run(["sh", "-c", "gzip -n -c < \"$0\"", rawPath]).stdout
         var output = [UInt8](repeating: 0, count: input.count)
         let written = try plain.withUnsafeBytes { member in
             try output.withUnsafeMutableBytes { try GzipBlocks.decompressMember(member, into: $0) }
