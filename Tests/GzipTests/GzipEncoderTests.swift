@@ -27,7 +27,9 @@ import Testing
     @Test func emptyInput() throws {
         let compressed = try encode([])
         #expect(try decode(compressed) == [])
-        let tool = try run(["gzip", "-dc", try temporaryFile(compressed)])
+        let path = try temporaryFile(compressed)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let tool = try run(["gzip", "-dc", path])
         #expect(tool.status == 0 && tool.stdout.isEmpty)
     }
 
