@@ -188,7 +188,13 @@ public final class ExpPipeline: Sendable {
                 requested: configuration.outputType, jobs: configuration.jobs,
                 chunkBytes: configuration.chunkBytes, sink: payload)
             if configuration.hashPayload { transform.hashPayload() }
-            try reader.run { try transform.consume($0) }
+            // Small inputs are not worth a second thread; large ones inflate one chunk ahead of exp and deflate.
+            let small = (file.identity?.size ?? Int.max) < 2 * configuration.chunkBytes
+            if small || configuration.jobs == 1 {
+                try reader.run { try transform.consume($0) }
+            } else {
+                try reader.runOverlapped(depth: 3, chunkBytes: configuration.chunkBytes) { try transform.consume($0) }
+            }
             try transform.finish()
             report.inputSHA256 = file.digest()
             report.payloadSHA256 = transform.payloadDigest()
