@@ -74,7 +74,8 @@ AI void f64_block(const double *xp, double *yp) {
     VD x;
     memcpy(&x, xp, sizeof x);
     VD y = f64_core(x);
-    VL bad = (VL)(x < -708.0) | (VL)(x > 708.0) | (VL)(x != x);
+    // Below -700 s * tmp would be subnormal and lose bits (up to 0.25 ulp): those lanes take the scalar path.
+    VL bad = (VL)(x < -700.0) | (VL)(x > 708.0) | (VL)(x != x);
     memcpy(yp, &y, sizeof y);
     if (__builtin_expect(any_lane((VU)bad), 0)) {
         for (int i = 0; i < W; i++)

@@ -13,7 +13,7 @@
 //   on the 29 low mantissa bits) or x is outside [-87.33, 88.72] (subnormal / overflow / special): those lanes take
 //   npyexp_expf_cr (probability about 2^-19 per lane for the first kind).
 // float64: x = (k/128) ln2 + r, |r| <= ln2/256, 2^(j/128) as nearest double s plus relative tail, degree-5 Taylor;
-//   y = s + s * (tail + p(r)): error 0.5 ulp (last addition) + ~2^-7 ulp. Outside [-708, 708] (subnormal, overflow,
+//   y = s + s * (tail + p(r)): error 0.5 ulp (last addition) + ~2^-7 ulp. Outside [-700, 708] (subnormal, overflow,
 //   specials) lanes take npyexp_exp_cr.
 // float16: half -> double exactly, the float64 evaluation, then one rounding to half in integer arithmetic, with a
 //   rounding test on the 42 low bits (margin 16 double ulps) and the scalar path for subnormal/overflow/special.

@@ -1,0 +1,314 @@
+// Accuracy and behaviour tests of ExpKernels, run on every code path this CPU supports (each call names its path).
+// References are independent of the kernels: libm expl in long double rounded once (npyexp_ref_*, reference.c),
+// mpmath for the rare cases expl cannot decide, and numpy (python3 subprocess) for complex specials and gradients.
+import CExpKernels
+import Foundation
+import Testing
+@testable import ExpKernels
+
+let paths = ExpKernels.availablePaths
+
+// MARK: - generic accuracy check over the real float types
+
+/// A real element type under test: how to run the kernel and how to get the reference and ulp error.
+protocol ExpUnderTest {
+    associatedtype Bits: FixedWidthInteger & Sendable
+    static var name: String { get }
+    /// Allowed error in ulps of the result (0.5 = correctly rounded: checked by exact equality instead).
+    static var tolerance: Double { get }
+    static func kernel(_ x: [Bits], _ path: ExpKernels.Path) -> [Bits]
+    /// (reference bits, ambiguous, error in ulps of `got`)
+    static func reference(_ x: Bits, got: Bits) -> (Bits, Bool, Double)
+    static func isNaN(_ b: Bits) -> Bool
+}
+
+enum F32: ExpUnderTest {
+    static let name = "float32"
+    static let tolerance = 0.5
+    static func kernel(_ x: [UInt32], _ path: ExpKernels.Path) -> [UInt32] {
+        let xf = x.map { Float(bitPattern: $0) }
+        var y = [Float](repeating: 0, count: xf.count)
+        xf.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { ExpKernels.exp(xb, into: $0, path: path) } }
+        return y.map(\.bitPattern)
+    }
+    static func reference(_ x: UInt32, got: UInt32) -> (UInt32, Bool, Double) {
+        var amb: Int32 = 0
+        var err = 0.0
+        let r = npyexp_ref_expf(Float(bitPattern: x), &amb, Float(bitPattern: got), &err)
+        return (r.bitPattern, amb != 0, err)
+    }
+    static func isNaN(_ b: UInt32) -> Bool { Float(bitPattern: b).isNaN }
+}
+
+enum F16: ExpUnderTest {
+    static let name = "float16"
+    static let tolerance = 0.5
+    static func kernel(_ x: [UInt16], _ path: ExpKernels.Path) -> [UInt16] {
+        var y = [UInt16](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { ExpKernels.exp(half: xb, into: $0, path: path) } }
+        return y
+    }
+    static func reference(_ x: UInt16, got: UInt16) -> (UInt16, Bool, Double) {
+        var amb: Int32 = 0
+        let r = npyexp_ref_exph(x, &amb)
+        return (r, amb != 0, 0)
+    }
+    static func isNaN(_ b: UInt16) -> Bool { b & 0x7c00 == 0x7c00 && b & 0x3ff != 0 }
+}
+
+enum F64: ExpUnderTest {
+    static let name = "float64"
+    static let tolerance = 0.52
+    static func kernel(_ x: [UInt64], _ path: ExpKernels.Path) -> [UInt64] {
+        let xd = x.map { Double(bitPattern: $0) }
+        var y = [Double](repeating: 0, count: xd.count)
+        xd.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { ExpKernels.exp(xb, into: $0, path: path) } }
+        return y.map(\.bitPattern)
+    }
+    static func reference(_ x: UInt64, got: UInt64) -> (UInt64, Bool, Double) {
+        var err = 0.0
+        let r = npyexp_ref_exp(Double(bitPattern: x), Double(bitPattern: got), &err)
+        return (r.bitPattern, false, err)
+    }
+    static func isNaN(_ b: UInt64) -> Bool { Double(bitPattern: b).isNaN }
+}
+
+struct Outcome { var checked = 0, wrong = 0, ambiguous = 0, maxErr = 0.0, examples: [String] = [] }
+
+func check<T: ExpUnderTest>(_ t: T.Type, _ inputs: [T.Bits], _ path: ExpKernels.Path) -> Outcome {
+    let got = T.kernel(inputs, path)
+    var o = Outcome()
+    for (x, y) in zip(inputs, got) {
+        let (r, amb, err) = T.reference(x, got: y)
+        o.checked += 1
+        if amb { o.ambiguous += 1; continue }
+        o.maxErr = max(o.maxErr, err)
+        let ok: Bool
+        if T.isNaN(r) { ok = T.isNaN(y) }
+        else if T.tolerance == 0.5 { ok = r == y }              // correctly rounded: bit-exact
+        else { ok = err <= T.tolerance || r == y }              // err is measured against the unrounded expl value
+        if !ok {
+            o.wrong += 1
+            if o.examples.count < 5 { o.examples.append("\(T.name) x=0x\(String(x, radix: 16)) got 0x\(String(y, radix: 16)) ref 0x\(String(r, radix: 16)) err \(err)") }
+        }
+    }
+    return o
+}
+
+@Test(arguments: paths)
+func float32StridedSampleIsCorrectlyRounded(path: ExpKernels.Path) {
+    var xs: [UInt32] = []
+    var b: UInt64 = 0
+    while b < (1 << 32) { xs.append(UInt32(b)); b += 4099 }
+    // boundaries: overflow threshold, subnormal range edges, underflow to zero, 0, 1, specials
+    for c: Float in [88.72283, 88.7228394, -87.33654, -103.27893, -103.972076, -104, 0, -0.0, 1, -1,
+                     .infinity, -.infinity, .nan, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                     .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 0x1p-25, -0x1p-25, 0x1p-24] {
+        var u = c, d = c
+        xs.append(c.bitPattern)
+        for _ in 0..<200 where c.isFinite { u = u.nextUp; d = d.nextDown; xs.append(u.bitPattern); xs.append(d.bitPattern) }
+    }
+    let o = check(F32.self, xs, path)
+    #expect(o.checked == xs.count)
+    #expect(o.wrong == 0, "\(o.examples)")
+    #expect(o.ambiguous <= 2, "expl could not decide \(o.ambiguous) inputs")
+    #expect(o.maxErr <= 0.5 + 1e-9)
+}
+
+@Test(arguments: paths)
+func float16AllInputsAreCorrectlyRounded(path: ExpKernels.Path) {
+    let xs = (0..<65536).map { UInt16($0) }
+    let o = check(F16.self, xs, path)
+    #expect(o.checked == 65536)
+    #expect(o.wrong == 0, "\(o.examples)")
+    #expect(o.ambiguous == 0)
+}
+
+@Test(arguments: paths)
+func float64RandomAndBoundariesWithinTolerance(path: ExpKernels.Path) {
+    var g = SystemRandomNumberGenerator()
+    var xs: [UInt64] = (0..<600_000).map { _ in Double.random(in: -746...710, using: &g).bitPattern }
+    xs += (0..<200_000).map { _ in
+        var d: Double
+        repeat { d = Double(bitPattern: g.next()) } while !d.isFinite
+        return d.bitPattern
+    }
+    xs += (0..<200_000).map { _ in Double.random(in: -1...1, using: &g).bitPattern }
+    for c in [709.782712893384, -708.3964185322641, -745.1332191019411, -744.44007192138, 708.0, -708.0, 0.0, 1e-300] {
+        var u = c, d = c
+        for _ in 0..<2000 { u = u.nextUp; d = d.nextDown; xs.append(u.bitPattern); xs.append(d.bitPattern) }
+    }
+    for s in [0.0, -0.0, .infinity, -.infinity, .nan, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+              .leastNonzeroMagnitude, .leastNormalMagnitude] as [Double] { xs.append(s.bitPattern) }
+    let o = check(F64.self, xs, path)
+    #expect(o.wrong == 0, "\(o.examples)")
+    #expect(o.maxErr < 0.52)
+}
+
+@Test(arguments: paths)
+func specialsPerDtype(path: ExpKernels.Path) {
+    let xf: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, 100, -200]
+    #expect(F32.kernel(xf.map(\.bitPattern), path).map { Float(bitPattern: $0) }.description
+            == "[nan, inf, 0.0, 1.0, 1.0, inf, 0.0]")
+    let xd: [Double] = [.nan, .infinity, -.infinity, 0, -0.0, 710, -746]
+    #expect(F64.kernel(xd.map(\.bitPattern), path).map { Double(bitPattern: $0) }.description
+            == "[nan, inf, 0.0, 1.0, 1.0, inf, 0.0]")
+    // half: nan, +inf, -inf, 0, -0, 12.0 (overflows 65504), -18.0 (below half of the least subnormal)
+    #expect(F16.kernel([0x7e00, 0x7c00, 0xfc00, 0, 0x8000, 0x4a00, 0xcc80], path).map { $0 & 0x7e00 == 0x7e00 ? 0x7e00 : $0 }
+            == [0x7e00, 0x7c00, 0, 0x3c00, 0x3c00, 0x7c00, 0])
+}
+
+@Test(arguments: paths)
+func inPlaceAndOddLengthsMatchOutOfPlace(path: ExpKernels.Path) {
+    for n in [0, 1, 7, 9, 17, 33, 1001] {
+        let x = (0..<n).map { Float($0) * 0.37 - 150 }
+        var y = [Float](repeating: 0, count: n)
+        x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { ExpKernels.exp(xb, into: $0, path: path) } }
+        var z = x
+        z.withUnsafeMutableBufferPointer { zb in ExpKernels.exp(UnsafeBufferPointer(zb), into: zb, path: path) }
+        #expect(y.map(\.bitPattern) == z.map(\.bitPattern))
+        #expect(zip(x, y).allSatisfy { (a, b) in b.bitPattern == npyexp_expf_cr(a).bitPattern })
+    }
+}
+
+@Test func dispatchReportsBaselineAndADefaultItSupports() {
+    #expect(paths.first == .baseline)
+    #expect(paths.contains(ExpKernels.defaultPath))
+    #if arch(x86_64)
+    // The avx512 path is compiled in; it is offered only when the CPU has AVX-512 F/DQ/VL/BW.
+    let hasAVX512 = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains("avx512bw") ?? false
+    #expect(paths.contains(.avx512) == hasAVX512)
+    #endif
+}
+
+// MARK: - numpy comparisons (complex specials, finite complex values, gradients)
+
+/// Runs a python3 script; nil when python3 or numpy is missing (the caller records the skip).
+func python(_ script: String) -> String? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-"]   // script on stdin: it can exceed the kernel's per-argument size limit
+    let out = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardInput = inp
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { return nil }
+    inp.fileHandleForWriting.write(script.data(using: .utf8)!)
+    try? inp.fileHandleForWriting.close()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { return nil }
+    return String(data: data, encoding: .utf8)
+}
+
+let numpyAvailable = python("import numpy") != nil
+
+let specialParts: [Double] = [0, -0.0, 1, -1, 3, -2, .infinity, -.infinity, .nan, 800, -800]
+
+/// Signs and classes must agree; finite values within `ulps` relative.
+/// `tiny` is the format's least subnormal: below the normal range the error is counted in absolute quanta.
+func sameComplexPart(_ a: Double, _ b: Double, ulps: Double, ulp: Double, tiny: Double) -> Bool {
+    if a.isNaN || b.isNaN { return a.isNaN && b.isNaN }
+    if a.isInfinite || b.isInfinite { return a == b }
+    if a == 0 && b == 0 { return a.sign == b.sign }
+    return abs(a - b) <= ulps * max(ulp * max(abs(a), abs(b)), tiny)
+}
+
+@Test(.enabled(if: numpyAvailable, "python3 with numpy is not installed"), arguments: paths)
+func complexSpecialsAndValuesMatchNumpy(path: ExpKernels.Path) throws {
+    var pairs: [(Double, Double)] = []
+    for a in specialParts { for b in specialParts { pairs.append((a, b)) } }
+    var g = SystemRandomNumberGenerator()
+    for _ in 0..<2000 { pairs.append((Double.random(in: -700...700, using: &g), Double.random(in: -100...100, using: &g))) }
+    let list = pairs.map { "complex(\(pyFloat($0.0)), \(pyFloat($0.1)))" }.joined(separator: ",")
+    let script = """
+    import numpy as np, warnings
+    warnings.simplefilter('ignore')
+    z = np.array([\(list)], dtype=np.complex128)
+    for dt in (np.complex128, np.complex64):
+        r = np.exp(z.astype(dt))
+        print(' '.join(repr(float(v)) for c in r for v in (c.real, c.imag)))
+    """
+    let out = try #require(python(script)).split(separator: "\n")
+    let ref128 = out[0].split(separator: " ").map { Double(String($0))! }
+    let ref64 = out[1].split(separator: " ").map { Double(String($0))! }
+    let x = pairs.flatMap { [$0.0, $0.1] }
+    var y = [Double](repeating: 0, count: x.count)
+    x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { ExpKernels.exp(complex: xb, into: $0, path: path) } }
+    let xf = x.map { Float($0) }
+    var yf = [Float](repeating: 0, count: x.count)
+    xf.withUnsafeBufferPointer { xb in yf.withUnsafeMutableBufferPointer { ExpKernels.exp(complex: xb, into: $0, path: path) } }
+    var bad: [String] = []
+    for i in 0..<x.count {
+        if !sameComplexPart(y[i], ref128[i], ulps: 4, ulp: 0x1p-52, tiny: 0x1p-1074) { bad.append("c128 \(pairs[i / 2]) part \(i % 2): \(y[i]) numpy \(ref128[i])") }
+        if !sameComplexPart(Double(yf[i]), ref64[i], ulps: 4, ulp: 0x1p-23, tiny: 0x1p-149) { bad.append("c64 \(pairs[i / 2]) part \(i % 2): \(yf[i]) numpy \(ref64[i])") }
+    }
+    #expect(bad.isEmpty, "\(bad.prefix(8))")
+}
+
+func pyFloat(_ d: Double) -> String {
+    if d.isNaN { return "float('nan')" }
+    if d.isInfinite { return d > 0 ? "float('inf')" : "float('-inf')" }
+    return "float.fromhex('\(hexString(d))')"
+}
+
+func hexString(_ d: Double) -> String {
+    // exact: sign, 53-bit significand as integer, binary exponent
+    if d == 0 { return d.sign == .minus ? "-0x0p+0" : "0x0p+0" }
+    let e = Int(d.exponent) - 52
+    let m = d.significandBitPattern | (d.isNormal ? (1 << 52) : 0)
+    let ee = d.isNormal ? e : -1074
+    return (d < 0 ? "-" : "") + "0x" + String(m, radix: 16) + "p" + String(ee)
+}
+
+@Test(.enabled(if: numpyAvailable, "python3 with numpy is not installed"))
+func backwardMatchesNumpyGradTimesExp() throws {
+    var g = SystemRandomNumberGenerator()
+    let x = (0..<500).map { _ in Double.random(in: -20...20, using: &g) }
+    let gr = (0..<500).map { _ in Double.random(in: -3...3, using: &g) }
+    let script = """
+    import numpy as np
+    x = np.array([\(x.map(pyFloat).joined(separator: ","))])
+    g = np.array([\(gr.map(pyFloat).joined(separator: ","))])
+    print(' '.join(repr(float(v)) for v in g * np.exp(x)))
+    zx = x[:250] + 1j * x[250:]
+    zg = g[:250] + 1j * g[250:]
+    r = zg * np.conj(np.exp(zx))
+    print(' '.join(repr(float(v)) for c in r for v in (c.real, c.imag)))
+    """
+    let out = try #require(python(script)).split(separator: "\n")
+    let want = out[0].split(separator: " ").map { Double(String($0))! }
+    let wantC = out[1].split(separator: " ").map { Double(String($0))! }
+    // float64: result from our forward kernel, then backward in place into the grad buffer
+    var y = [Double](repeating: 0, count: 500)
+    x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { ExpKernels.exp(xb, into: $0) } }
+    var o = gr
+    y.withUnsafeBufferPointer { yb in o.withUnsafeMutableBufferPointer { ob in
+        ExpKernels.backward(result: yb, grad: UnsafeBufferPointer(ob), into: ob) } }
+    #expect(zip(o, want).allSatisfy { abs($0 - $1) <= 2e-16 * abs($1) * 4 })
+    // float32
+    let yf = y.map { Float($0) }, gf = gr.map { Float($0) }
+    var of = [Float](repeating: 0, count: 500)
+    yf.withUnsafeBufferPointer { yb in gf.withUnsafeBufferPointer { gb in of.withUnsafeMutableBufferPointer {
+        ExpKernels.backward(result: yb, grad: gb, into: $0) } } }
+    #expect(zip(of, want).allSatisfy { abs(Double($0) - $1) <= 4e-7 * abs($1) })
+    // half: operands rounded to half; the product is rounded once, so it equals numpy's float16 product rounding
+    let yh = y.map { npyexp_double_to_half($0) }, gh = gr.map { npyexp_double_to_half($0) }
+    var oh = [UInt16](repeating: 0, count: 500)
+    yh.withUnsafeBufferPointer { yb in gh.withUnsafeBufferPointer { gb in oh.withUnsafeMutableBufferPointer {
+        ExpKernels.backward(halfResult: yb, grad: gb, into: $0) } } }
+    for i in 0..<500 {
+        let exact = npyexp_half_to_double(yh[i]) * npyexp_half_to_double(gh[i])
+        #expect(oh[i] == npyexp_double_to_half(exact))
+        let v = npyexp_half_to_double(oh[i])
+        #expect(v.isInfinite || abs(v - want[i]) <= 2.5e-3 * abs(want[i]) + 1e-7)
+    }
+    // complex128: grad * conj(exp(z)), in place into the result buffer
+    let zx = (0..<250).flatMap { [x[$0], x[250 + $0]] }, zg = (0..<250).flatMap { [gr[$0], gr[250 + $0]] }
+    var zy = [Double](repeating: 0, count: 500)
+    zx.withUnsafeBufferPointer { xb in zy.withUnsafeMutableBufferPointer { ExpKernels.exp(complex: xb, into: $0) } }
+    zg.withUnsafeBufferPointer { gb in zy.withUnsafeMutableBufferPointer { yb in
+        ExpKernels.backward(complexResult: UnsafeBufferPointer(yb), grad: gb, into: yb) } }
+    let scale = wantC.map(abs).max() ?? 1
+    #expect(zip(zy, wantC).allSatisfy { abs($0 - $1) <= 1e-14 * max(abs($1), 1e-3 * scale) })
+}

@@ -1,3 +1,0 @@
-import Testing
-@testable import ExpKernels
-@Test func placeholder() { #expect(Bool(true)) }
