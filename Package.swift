@@ -22,6 +22,8 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Linux calls that need _GNU_SOURCE (syncfs for group commits).
+        .target(name: "CSystem"),
         .target(name: "NPYFormat"),
         .target(name: "Gzip", dependencies: ["CZlib"]),
         // Vector exp kernels in C: one source, compiled per ISA with target attributes, picked at run time.
@@ -33,7 +35,7 @@ let package = Package(
         .target(
             name: "NPYExp",
             dependencies: [
-                "NPYFormat", "Gzip", "ExpKernels",
+                "NPYFormat", "Gzip", "ExpKernels", "CSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

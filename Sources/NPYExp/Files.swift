@@ -127,8 +127,8 @@ public enum TemporaryFiles {
 final class AtomicFile {
     let finalPath: String
     let temporaryPath: String
-    private var fd: Int32
-    private var finished = false
+    var fd: Int32
+    var finished = false
 
     init(finalPath: String) throws(NPYExpError) {
         self.finalPath = finalPath
