@@ -22,11 +22,11 @@ final class InputReader {
     /// Largest batch of compressed members inflated at once, and its uncompressed room.
     private let batchBytes: Int
 
-    init(file: InputFile, jobs: Int, readSize: Int = 1 << 20, batchBytes: Int = 8 << 20) {
+    init(file: InputFile, jobs: Int, readSize: Int = 1 << 20, batchBytes: Int = 4 << 20) {
         self.file = file
         self.jobs = max(1, jobs)
-        self.batchBytes = batchBytes
-        buffer = AlignedBuffer(byteCount: max(readSize, batchBytes + (64 << 10)))
+        self.batchBytes = max(batchBytes, readSize)
+        buffer = AlignedBuffer(byteCount: readSize)
     }
 
     /// Reads the first bytes and decides between plain and gzip.
@@ -52,6 +52,19 @@ final class InputReader {
             }
         }
         try file.checkUnchanged()
+    }
+
+    /// Serial inflate of `have` bytes at the start of `from` and the rest of the file.
+    private func runSerial(from: AlignedBuffer, have: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let decoder = GzipDecoder()
+        try decoder.write(UnsafeRawBufferPointer(start: from.base, count: have), to: consumer)
+        var n = 0
+        repeat {
+            n = try file.read(into: buffer.bytes)
+            compressedBytes += n
+            try decoder.write(UnsafeRawBufferPointer(start: buffer.base, count: n), to: consumer)
+        } while n > 0
+        try decoder.finish()
     }
 
     private func runPlain(_ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -82,6 +95,10 @@ final class InputReader {
     /// appended later, truncation, garbage) goes to the serial decoder, which names the fault precisely.
     private func runBlocks(_ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
         let output = AlignedBuffer(byteCount: batchBytes)
+        // Whole members are inflated at once, so the compressed side needs room for a full batch.
+        let compressed = AlignedBuffer(byteCount: batchBytes + (64 << 10))
+        compressed.base.copyMemory(from: buffer.base, byteCount: pending)
+        let buffer = compressed
         var have = pending
         var atEnd = false
         struct Member { var offset: Int; var size: Int; var outOffset: Int; var outSize: Int }
@@ -110,10 +127,10 @@ final class InputReader {
             if members.isEmpty && (fallBack || atEnd) {
                 if have == 0 { return }
                 // Not (or no longer) block members: the serial decoder reads the rest and reports what is wrong.
-                try runSerial(startingWith: have, consumer)
+                try runSerial(from: buffer, have: have, consumer)
                 return
             }
-            try inflate(members.map { ($0.offset, $0.size, $0.outOffset, $0.outSize) }, into: output)
+            try inflate(members.map { ($0.offset, $0.size, $0.outOffset, $0.outSize) }, from: buffer, into: output)
             parallelBlocks += members.count
             try consumer(UnsafeRawBufferPointer(start: output.base, count: outTotal))
             // Keep the unparsed tail for the next round.
@@ -125,7 +142,7 @@ final class InputReader {
         }
     }
 
-    private func inflate(_ members: [(Int, Int, Int, Int)], into output: AlignedBuffer) throws {
+    private func inflate(_ members: [(Int, Int, Int, Int)], from buffer: AlignedBuffer, into output: AlignedBuffer) throws {
         let input = SharedPointer(raw: buffer.base)
         let out = SharedPointer(raw: output.base)
         let errors = ErrorSlots(count: members.count)
