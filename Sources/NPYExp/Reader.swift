@@ -126,7 +126,12 @@ final class InputReader {
             }
             if members.isEmpty && (fallBack || atEnd) {
                 if have == 0 { return }
-                // Not (or no longer) block members: the serial decoder reads the rest and reports what is wrong.
+                // Not (or no longer) block members: the serial decoder reads the rest and reports what is wrong;
+                // bytes that do not even start a gzip member after complete members are trailing garbage.
+                let b = buffer.bytes
+                if parallelBlocks > 0 && (b[0] != 0x1f || (have > 1 && b[1] != 0x8b)) {
+                    throw GzipError(.trailingGarbage, detail: "\(have) bytes after \(parallelBlocks) members")
+                }
                 try runSerial(from: buffer, have: have, consumer)
                 return
             }

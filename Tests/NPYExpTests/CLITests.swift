@@ -192,4 +192,42 @@ func bytes(_ url: URL) throws -> Data { try Data(contentsOf: url) }
         let size = (try FileManager.default.attributesOfItem(atPath: out.path)[.size] as? Int) ?? 0
         #expect(size == 128 + 512 * 1024 * 1024)
     }
+
+    @Test func blockFramedOutputsReadInParallelLikeAnyGzip() throws {
+        // Stage 1 writes a block-framed gzip; stage 2 reads it (parallel inflate) and the same payload as one
+        // single-member gzip made by gzip(1) (serial inflate): the results must be byte-identical.
+        let dir = try scratchDirectory("chain")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = """
+            import numpy as np, sys
+            np.save(sys.argv[1], np.random.default_rng(11).uniform(-3, 3, size=(3, 300000)).astype(np.float32))
+            """
+        #expect(try run("/usr/bin/env", ["python3", "-c", script, dir.appendingPathComponent("x.npy").path]).status == 0)
+        #expect(try npyexp(["--gzip", "-o", dir.appendingPathComponent("s1").path, dir.appendingPathComponent("x.npy").path]).status == 0)
+        let blocks = dir.appendingPathComponent("s1/x.npy.gz")
+        let single = dir.appendingPathComponent("single/x.npy.gz")
+        try FileManager.default.createDirectory(at: single.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let plain = try run("/usr/bin/env", ["gzip", "-dc", blocks.path])
+        #expect(plain.status == 0)
+        let gz = try run("/usr/bin/env", ["gzip", "-c", "-n"], input: plain.stdout)
+        try gz.stdout.write(to: single)
+        let a = try npyexp(["-c", blocks.path])
+        let b = try npyexp(["-c", single.path])
+        #expect(a.status == 0 && b.status == 0, "\(a.stderr) \(b.stderr)")
+        #expect(a.stdout == b.stdout)
+        #expect(a.stdout.count > 1_000_000)
+        // Damage is still named precisely on the parallel path.
+        let bytes = try Data(contentsOf: blocks)
+        try (bytes + Data("junk".utf8)).write(to: dir.appendingPathComponent("garbage.npy.gz"))
+        try bytes.prefix(bytes.count - 100_000).write(to: dir.appendingPathComponent("cut.npy.gz"))
+        var flipped = bytes
+        flipped[flipped.count / 2] ^= 0x55
+        try flipped.write(to: dir.appendingPathComponent("flipped.npy.gz"))
+        let g = try npyexp(["-c", dir.appendingPathComponent("garbage.npy.gz").path])
+        #expect(g.status == 1 && g.stderr.contains("trailing garbage"), "\(g.stderr)")
+        let c = try npyexp(["-c", dir.appendingPathComponent("cut.npy.gz").path])
+        #expect(c.status == 1 && c.stderr.contains("truncated gzip stream"), "\(c.stderr)")
+        let f = try npyexp(["-c", dir.appendingPathComponent("flipped.npy.gz").path])
+        #expect(f.status == 1 && (f.stderr.contains("corrupt deflate data") || f.stderr.contains("CRC32 mismatch")), "\(f.stderr)")
+    }
 }
