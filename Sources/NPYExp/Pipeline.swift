@@ -144,10 +144,7 @@ public final class ExpPipeline: Sendable {
 
     /// Maps the stages' errors to one line naming the input.
     static func describe(_ error: any Error, path: String) -> NPYExpError {
-        switch error {
-        case let e as NPYExpError: return e
-        default: return NPYExpError(path: path, "\(error)", category: .data)
-        }
+        NPYExpError(wrapping: error, path: path)
     }
 
     private func run(_ item: InputItem, toStandardOutput: Bool, report: inout FileReport) throws {
@@ -164,6 +161,9 @@ public final class ExpPipeline: Sendable {
         } else {
             let out = outputPath(for: item, inputContainer: container)
             report.outputPath = out
+            if let dir = configuration.outputDirectory {
+                try PathTools.checkStaysInside(relativePath: item.relativePath, outputDirectory: dir, input: item.path)
+            }
             try refuseOverwritingInput(item.path, out)
             if !configuration.force,
                 let digest = Checksums.completeOutputDigest(out, input: file, recipe: recipe(gzip: gzip))
