@@ -149,6 +149,8 @@ public final class ExpPipeline: Sendable {
 
     private func run(_ item: InputItem, toStandardOutput: Bool, report: inout FileReport) throws {
         let file = item.isStandardInput ? InputFile(standardInput: ()) : try InputFile(path: item.path)
+        // The input's flock must outlive the sidecar write, or an overlapping run could see the output half-done.
+        defer { withExtendedLifetime(file) {} }
         file.progress = configuration.progress
         let reader = InputReader(file: file, jobs: configuration.jobs)
         let container = try reader.detect()
