@@ -50,6 +50,9 @@ let package = Package(
         .executableTarget(name: "exp-accuracy", dependencies: ["ExpKernels"]),
         // Kernel throughput per dtype and dispatch path, side by side with numpy.
         .executableTarget(name: "exp-bench", dependencies: ["ExpKernels"]),
+        // libFuzzer targets (`.ci/fuzz`: swift build --sanitize=fuzzer); a plain build makes seed/crash replayers.
+        .executableTarget(name: "fuzz-npy-header", dependencies: ["NPYFormat"]),
+        .executableTarget(name: "fuzz-stream", dependencies: ["NPYExp"]),
         .testTarget(name: "NPYFormatTests", dependencies: ["NPYFormat"]),
         .testTarget(name: "GzipTests", dependencies: ["Gzip"]),
         .testTarget(name: "ExpKernelsTests", dependencies: ["ExpKernels"]),

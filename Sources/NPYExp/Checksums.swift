@@ -69,7 +69,7 @@ public enum Checksums {
 
     /// Streams a file through SHA-256.
     public static func sha256(ofFile path: String) throws -> String {
-        let file = try InputFile(path: path)
+        let file = try InputFile(path: path, exclusive: false)
         var hasher = SHA256()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
@@ -92,7 +92,7 @@ public enum Checksums {
     }
 
     static func readSmallFile(_ path: String, limit: Int) throws -> String {
-        let file = try InputFile(path: path)
+        let file = try InputFile(path: path, exclusive: false)
         var bytes = [UInt8](repeating: 0, count: limit)
         let n = try bytes.withUnsafeMutableBytes { try file.readFully(into: $0) }
         return String(decoding: bytes[..<n], as: UTF8.self)

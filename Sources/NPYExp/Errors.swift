@@ -1,6 +1,7 @@
 // NPYExp errors: one Sendable value that names the file, the stage and the fault in one line, and maps to the
 // process exit status the CLI documents. C return codes from the POSIX calls are mapped in `SystemCall.check`.
-// Relies on Glibc (strerror) only.
+// Errors of the other stages (GzipError, NPYFormatError, ...) are wrapped in `NPYExpError(wrapping:path:)`.
+// Relies on Glibc (strerror), Gzip and NPYFormat (their error types).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -8,6 +9,8 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Gzip
+import NPYFormat
 
 /// A failure while processing one input; its description is the line the CLI prints after `npyexp: `.
 public struct NPYExpError: Error, Sendable, CustomStringConvertible, Equatable {
@@ -34,6 +37,20 @@ public struct NPYExpError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 
     public var description: String { "\(path): \(message)" }
+
+    /// Any stage's error as one line naming `path`. The stages' own messages already name the fault with a fixed
+    /// phrase (see GzipError.phrase, NPYFormatError); this adds what only the file name tells: a `.gz` file that is
+    /// neither gzip nor NPY is reported as not gzip, the way `gzip -t` would.
+    public init(wrapping error: any Error, path: String) {
+        switch error {
+        case let e as NPYExpError:
+            self = e
+        case let e as NPYFormatError where e.kind == .badMagic && path.hasSuffix(".gz"):
+            self.init(path: path, "\(GzipError(.notGzip).phrase) (nor an NPY file: bad magic)", category: .data)
+        default:
+            self.init(path: path, "\(error)", category: .data)
+        }
+    }
 }
 
 /// Wraps POSIX calls: one place turns `-1` plus `errno` into an `NPYExpError` naming the path and the operation.

@@ -1,7 +1,9 @@
 // Files: the POSIX side of the pipeline. Inputs are read with plain read(2) in caller-sized chunks; outputs are written
 // to a hidden temporary file in the output directory, fsynced and renamed into place (PostgreSQL's durable_rename),
-// so that nothing partial is ever visible at an output path. Temporary names are registered so that a signal handler
-// can remove them. Relies on Glibc and Synchronization.Mutex.
+// so that nothing partial is ever visible at an output path. Temporary files are created and removed under one lock so
+// that the CLI's signal thread can remove every one of them; leftovers of a killed run (SIGKILL, power loss) are
+// removed by the next run that writes in the same directory. Pipeline inputs are held under flock(2) while they are
+// processed, so that overlapping runs do each input once. Relies on Glibc and Synchronization.Mutex.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -24,7 +26,11 @@ final class InputFile {
     private(set) var bytesRead = 0
     var progress: ProgressCounter?
 
-    init(path: String) throws(NPYExpError) {
+    /// Opens `path` for reading. With `exclusive` (the pipeline's inputs) the file is held under an exclusive
+    /// flock(2) until closed: another npyexp run that reaches the same input waits, then finds its output complete
+    /// and skips it, so overlapping runs neither do an input twice nor interleave an output with its sidecar.
+    /// The lock is advisory and best effort: where flock is unsupported (some network file systems) it is skipped.
+    init(path: String, exclusive: Bool = true) throws(NPYExpError) {
         self.path = path
         let fd = SystemCall.retrying { open(path, O_RDONLY | O_CLOEXEC) }
         try SystemCall.check(fd, "cannot open", path: path, category: .noInput)
@@ -32,6 +38,11 @@ final class InputFile {
         if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
             close(fd)
             throw NPYExpError(path: path, "is a directory", category: .noInput)
+        }
+        if exclusive && (st.st_mode & S_IFMT) == S_IFREG {
+            _ = SystemCall.retrying { flock(fd, LOCK_EX) }
+            // The identity is taken after the lock: a writer that held it may have replaced the bytes meanwhile.
+            _ = fstat(fd, &st)
         }
         self.fd = fd
         self.ownsDescriptor = true
@@ -94,25 +105,59 @@ final class InputFile {
     }
 }
 
-/// Temporary files of this process that a signal handler must remove.
+/// Temporary files of this process, which the CLI's signal thread removes before exiting, and leftovers of killed runs.
 public enum TemporaryFiles {
-    private static let registry = Mutex<Set<String>>([])
+    private struct State {
+        var paths: Set<String> = []
+        /// Set by `removeAll()`: the process is exiting, so no new temporary file may appear.
+        var closed = false
+        /// Directories already swept for stale temporaries by this process.
+        var swept: Set<String> = []
+    }
+    private static let state = Mutex(State())
 
-    static func register(_ path: String) { registry.withLock { _ = $0.insert(path) } }
-    static func unregister(_ path: String) { registry.withLock { _ = $0.remove(path) } }
-
-    /// Removes every registered temporary file. Called from the CLI's signal handling before it exits.
-    public static func removeAll() {
-        let paths = registry.withLock { set -> [String] in
-            let all = Array(set)
-            set.removeAll()
-            return all
+    /// Creates `path` exclusively (mode 0644) and registers it, under the lock that `removeAll()` takes, so a
+    /// signal arriving at any moment finds every temporary file that exists. Returns the descriptor, or -1 with
+    /// `errno` set (ECANCELED once `removeAll()` has run).
+    static func create(_ path: String) -> Int32 {
+        state.withLock { s -> Int32 in
+            if s.closed {
+                errno = ECANCELED
+                return -1
+            }
+            let fd = SystemCall.retrying { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+            if fd >= 0 { s.paths.insert(path) }
+            return fd
         }
-        for path in paths { unlink(path) }
+    }
+
+    static func unregister(_ path: String) { state.withLock { _ = $0.paths.remove(path) } }
+
+    /// Unlinks `path` if it is still registered (not yet renamed into place).
+    static func remove(_ path: String) {
+        state.withLock { s in
+            if s.paths.remove(path) != nil { unlink(path) }
+        }
+    }
+
+    /// Removes every temporary file of this process and refuses new ones. Called by the CLI's signal thread (a
+    /// normal thread, so locks and allocation are safe there) right before it exits with 128+N.
+    public static func removeAll() {
+        state.withLock { s in
+            s.closed = true
+            for path in s.paths { unlink(path) }
+            s.paths.removeAll()
+        }
     }
 
     /// The marker every temporary name carries, so that leftovers of a killed run can be recognised.
     public static let marker = ".npyexp-tmp."
+
+    /// A leftover whose writer is gone is removed once it has not been written for this long; the delay covers
+    /// writers in another PID namespace (containers sharing a volume) whose PIDs look dead from here.
+    public static let staleAfterDeadWriter: Int = 60
+    /// Any leftover untouched this long is removed, even if its PID now belongs to a live (unrelated) process.
+    public static let staleAfterAnyWriter: Int = 24 * 3600
 
     /// A hidden temporary name beside `finalPath`: `.NAME.npyexp-tmp.PID.RANDOM`.
     static func name(for finalPath: String) -> String {
@@ -120,6 +165,55 @@ public enum TemporaryFiles {
         let random = UInt64.random(in: 0...UInt64.max)
         let hex = String(random, radix: 16)
         return PathTools.join(dir, ".\(base)\(marker)\(getpid()).\(hex)")
+    }
+
+    /// The writer's PID when `name` is exactly a temporary name npyexp makes (`.NAME.npyexp-tmp.PID.HEX`).
+    public static func writerPID(ofTemporaryName name: String) -> Int32? {
+        let bytes = Array(name.utf8)
+        let mark = Array(marker.utf8)
+        // The last occurrence of the marker: NAME itself may contain it.
+        guard bytes.first == UInt8(ascii: "."), bytes.count > mark.count + 4,
+            let at = stride(from: bytes.count - mark.count, through: 2, by: -1).first(where: {
+                bytes[$0..<$0 + mark.count].elementsEqual(mark)
+            })
+        else { return nil }
+        let tail = bytes[(at + mark.count)...].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard tail.count == 2, (1...10).contains(tail[0].count), (1...16).contains(tail[1].count),
+            tail[0].allSatisfy({ (0x30...0x39).contains($0) }),
+            tail[1].allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+            let pid = Int32(String(decoding: tail[0], as: UTF8.self)), pid > 0
+        else { return nil }
+        return pid
+    }
+
+    /// Once per directory and process: removes temporaries left there by killed runs. Only regular files with
+    /// exactly npyexp's temporary names are touched, and only when their writer is gone (no such PID, and not
+    /// written for `staleAfterDeadWriter` seconds) or they are older than `staleAfterAnyWriter` seconds.
+    /// Returns the names removed.
+    @discardableResult
+    public static func removeStale(in directory: String) -> [String] {
+        let dir = directory.isEmpty ? "." : directory
+        let first = state.withLock { s in s.swept.insert(dir).inserted }
+        guard first, let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var removed: [String] = []
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            guard let pid = writerPID(ofTemporaryName: name), pid != getpid() else { continue }
+            let full = PathTools.join(dir, name)
+            var st = stat()
+            guard lstat(full, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            let idle = Int(now.tv_sec) - Int(st.st_mtim.tv_sec)
+            let writerGone = kill(pid, 0) == -1 && errno == ESRCH
+            if (writerGone && idle >= staleAfterDeadWriter) || idle >= staleAfterAnyWriter {
+                if unlink(full) == 0 { removed.append(name) }
+            }
+        }
+        return removed
     }
 }
 
@@ -134,11 +228,20 @@ final class AtomicFile {
         self.finalPath = finalPath
         let temporary = TemporaryFiles.name(for: finalPath)
         temporaryPath = temporary
-        TemporaryFiles.register(temporary)
-        let fd = SystemCall.retrying { open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+        TemporaryFiles.removeStale(in: PathTools.split(finalPath).0)
+        let fd = TemporaryFiles.create(temporary)
         if fd == -1 {
-            TemporaryFiles.unregister(temporary)
-            try SystemCall.check(fd, "cannot create output", path: finalPath, category: .output)
+            let code = errno
+            switch code {
+            case EACCES, EPERM, EROFS:
+                throw NPYExpError(
+                    path: finalPath, "output directory not writable: \(SystemCall.errnoText(code))", category: .output)
+            case ECANCELED:
+                throw NPYExpError(path: finalPath, "interrupted: exiting on a signal", category: .output)
+            default:
+                throw NPYExpError(
+                    path: finalPath, "cannot create output: \(SystemCall.errnoText(code))", category: .output)
+            }
         }
         self.fd = fd
     }
@@ -173,8 +276,7 @@ final class AtomicFile {
     /// Removes the temporary file; the final path is left untouched.
     func abandon() {
         if fd >= 0 { close(fd); fd = -1 }
-        unlink(temporaryPath)
-        TemporaryFiles.unregister(temporaryPath)
+        if !finished { TemporaryFiles.remove(temporaryPath) }
         finished = true
     }
 }
@@ -233,6 +335,29 @@ enum PathTools {
         try SystemCall.check(fd, "cannot open directory", path: path, category: .output)
         defer { close(fd) }
         try SystemCall.check(fsync(fd), "fsync of directory failed", path: path, category: .output)
+    }
+
+    /// Refuses an output that would land outside `outputDirectory`: a relative path that is absolute or has a `..`
+    /// component (a glob such as `a/*/../../b/*.npy`), or an existing directory on the way that is a symbolic link
+    /// leading out. Checked before any directory is created, so nothing at all is made outside.
+    static func checkStaysInside(relativePath: String, outputDirectory: String, input: String) throws(NPYExpError) {
+        let components = relativePath.split(separator: "/", omittingEmptySubsequences: false)
+        if relativePath.hasPrefix("/") || components.contains("..") {
+            throw NPYExpError(
+                path: input, "refused: output path would leave the output directory (\(relativePath))",
+                category: .usage)
+        }
+        guard let root = realPath(outputDirectory) else { return }
+        var dir = outputDirectory
+        for component in components.dropLast() where !component.isEmpty && component != "." {
+            dir = join(dir, String(component))
+            guard let real = realPath(dir) else { return }  // not there yet: mkdir makes real directories inside
+            if real != root && !real.hasPrefix(root == "/" ? "/" : root + "/") {
+                throw NPYExpError(
+                    path: input, "refused: \(dir) is a symbolic link out of the output directory (to \(real))",
+                    category: .usage)
+            }
+        }
     }
 
     static func realPath(_ path: String) -> String? {

@@ -150,14 +150,13 @@ public final class ExpPipeline: Sendable {
 
     /// Maps the stages' errors to one line naming the input.
     static func describe(_ error: any Error, path: String) -> NPYExpError {
-        switch error {
-        case let e as NPYExpError: return e
-        default: return NPYExpError(path: path, "\(error)", category: .data)
-        }
+        NPYExpError(wrapping: error, path: path)
     }
 
     private func run(_ item: InputItem, toStandardOutput: Bool, deferCommit: Bool, report: inout FileReport) throws {
         let file = item.isStandardInput ? InputFile(standardInput: ()) : try InputFile(path: item.path)
+        // The input's flock must outlive the sidecar write, or an overlapping run could see the output half-done.
+        defer { withExtendedLifetime(file) {} }
         file.progress = configuration.progress
         let reader = InputReader(file: file, jobs: configuration.jobs)
         let container = try reader.detect()
@@ -170,6 +169,9 @@ public final class ExpPipeline: Sendable {
         } else {
             let out = outputPath(for: item, inputContainer: container)
             report.outputPath = out
+            if let dir = configuration.outputDirectory {
+                try PathTools.checkStaysInside(relativePath: item.relativePath, outputDirectory: dir, input: item.path)
+            }
             try refuseOverwritingInput(item.path, out)
             if !configuration.force,
                 let digest = Checksums.completeOutputDigest(out, input: file, recipe: recipe(gzip: gzip))

@@ -1,5 +1,9 @@
 // Signals: SIGINT, SIGTERM and SIGHUP remove this run's temporary files and exit 128+N, so that a job stopped by
-// Slurm or Kubernetes leaves nothing that looks like an output. Relies on Glibc and NPYExp.TemporaryFiles.
+// Slurm, Kubernetes or a terminal leaves nothing that looks like an output. No signal handler runs: the signals are
+// blocked in every thread (threads inherit the mask of the thread that creates them, so blocking them before any
+// worker exists covers Dispatch's threads too) and one dedicated thread takes them with sigwait(2). That thread is an
+// ordinary thread, so it may take locks and free memory, which a signal handler may not.
+// Relies on Glibc (pthread, sigwait) and NPYExp.TemporaryFiles.
 import NPYExp
 
 #if canImport(Glibc)
@@ -10,20 +14,33 @@ import Musl
 
 /// Removes this run's temporary files and exits 128+N on SIGINT, SIGTERM and SIGHUP.
 enum SignalCleanup {
-    nonisolated(unsafe) static var installed = false
+    static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
+    /// Call before any other thread is started (first thing in a command's `run()`). Idempotent.
     static func install() {
-        guard !installed else { return }
-        installed = true
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { sig in
-                TemporaryFiles.removeAll()
-                _exit(128 + sig)
-            }
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = 0
-            sigaction(sig, &action, nil)
-        }
+        _ = installed
     }
+
+    private static let installed: Void = {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in signals { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        var thread = pthread_t()
+        let started = pthread_create(&thread, nil, { _ in
+            var set = sigset_t()
+            sigemptyset(&set)
+            for sig in SignalCleanup.signals { sigaddset(&set, sig) }
+            var sig: Int32 = 0
+            while sigwait(&set, &sig) != 0 {}
+            TemporaryFiles.removeAll()
+            _exit(128 + sig)
+        }, nil)
+        if started == 0 {
+            pthread_detach(thread)
+        } else {
+            // No thread, no cleanup: better the default action (terminate) than signals that are never taken.
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        }
+    }()
 }

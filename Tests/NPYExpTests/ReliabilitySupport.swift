@@ -1,0 +1,157 @@
+// Support for the reliability tests: processes started without waiting (to kill them, or to run two at once), polling
+// for a run's temporary file, a small tmpfs to fill, running as `nobody`, and the independent checkers the outputs are
+// held against (coreutils `sha256sum -c`, `gzip -t`, numpy). Relies on Foundation (Process, FileManager) and Glibc.
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child started in the background; stdout and stderr go to files read after it ends.
+final class Spawned {
+    let process = Process()
+    private let scratch: URL
+    private let outHandle: FileHandle
+    private let errHandle: FileHandle
+
+    init(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws {
+        _ = ignoreSIGPIPE
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("npyexp-spawn-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: scratch.appendingPathComponent("out").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: scratch.appendingPathComponent("err").path, contents: nil)
+        outHandle = try FileHandle(forWritingTo: scratch.appendingPathComponent("out"))
+        errHandle = try FileHandle(forWritingTo: scratch.appendingPathComponent("err"))
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// Waits for the end; returns what `run` would.
+    func wait() throws -> RunResult {
+        process.waitUntilExit()
+        try? outHandle.close()
+        try? errHandle.close()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        return RunResult(
+            status: process.terminationStatus,
+            stdout: try Data(contentsOf: scratch.appendingPathComponent("out")),
+            stderr: String(decoding: try Data(contentsOf: scratch.appendingPathComponent("err")), as: UTF8.self),
+            terminatedBySignal: process.terminationReason == .uncaughtSignal)
+    }
+}
+
+/// Names in `dir` (hidden ones included) that carry npyexp's temporary marker.
+func temporaries(in dir: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.contains(".npyexp-tmp.") }
+        .sorted()
+}
+
+/// Every name in `dir`, hidden ones included, sorted.
+func allNames(in dir: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+}
+
+/// Polls until `condition` holds or `timeout` seconds pass; returns whether it held.
+func poll(timeout: Double, every interval: Double = 0.005, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(UInt32(interval * 1e6))
+    }
+    return condition()
+}
+
+/// Runs a python3 snippet (numpy available); throws with its stderr on failure.
+func python(_ code: String, _ arguments: [String] = []) throws {
+    let r = try run("/usr/bin/env", ["python3", "-c", code] + arguments)
+    if r.status != 0 { throw TestFailure("python3 failed: \(r.stderr)") }
+}
+
+/// Writes float32 N(0,1) values (numpy, fixed seed) as an .npy (or .npy.gz via Python's gzip) file.
+func makeNormalInput(_ url: URL, elements: Int, seed: Int = 0, gzip: Bool = false) throws {
+    try python(
+        """
+        import sys, gzip, io, numpy as np
+        a = np.random.default_rng(int(sys.argv[2])).standard_normal(int(sys.argv[1]), dtype=np.float32)
+        if sys.argv[4] == "1":
+            buf = io.BytesIO(); np.save(buf, a)
+            open(sys.argv[3], "wb").write(gzip.compress(buf.getvalue(), 1, mtime=0))
+        else:
+            np.save(sys.argv[3], a)
+        """, [String(elements), String(seed), url.path, gzip ? "1" : "0"])
+}
+
+/// `sha256sum -c` run in the sidecar's directory: true when coreutils agrees the file matches.
+func coreutilsChecksumOK(sidecar: URL) throws -> Bool {
+    try run("/usr/bin/env", ["sha256sum", "-c", "--status", sidecar.lastPathComponent],
+            in: sidecar.deletingLastPathComponent()).status == 0
+}
+
+/// `gzip -t`: true when gzip(1) finds the file intact.
+func gzipTestOK(_ url: URL) throws -> Bool {
+    try run("/usr/bin/env", ["gzip", "-t", url.path]).status == 0
+}
+
+/// Sets a file's modification time `seconds` into the past.
+func backdate(_ url: URL, seconds: Double) throws {
+    try FileManager.default.setAttributes(
+        [.modificationDate: Date().addingTimeInterval(-seconds)], ofItemAtPath: url.path)
+}
+
+/// A PID that belonged to a process that has ended (a `true` that was waited for).
+func deadPID() throws -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/true")
+    try p.run()
+    p.waitUntilExit()
+    return p.processIdentifier
+}
+
+enum Privileges {
+    /// Whether this runner is root and can run a command as `nobody` (setpriv from util-linux). Root bypasses file
+    /// permissions, so permission faults can only be shown as another user.
+    static let canRunAsNobody: Bool = {
+        guard getuid() == 0 else { return false }
+        return (try? run("/usr/bin/env", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/true"]))?
+            .status == 0
+    }()
+
+    /// Runs npyexp as uid/gid 65534.
+    static func npyexpAsNobody(_ arguments: [String]) throws -> RunResult {
+        try run("/usr/bin/env",
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Paths.binary] + arguments)
+    }
+}
+
+/// A tmpfs of `size` mounted at `dir` (root and CAP_SYS_ADMIN needed); nil when mounting is not possible here.
+func mountSmallTmpfs(at dir: URL, size: String) -> Bool {
+    guard getuid() == 0 else { return false }
+    return (try? run("/usr/bin/env", ["mount", "-t", "tmpfs", "-o", "size=\(size)", "tmpfs", dir.path]))?.status == 0
+}
+
+func unmount(_ dir: URL) {
+    _ = try? run("/usr/bin/env", ["umount", dir.path])
+}
+
+/// The fixtures/bad table: file name -> the phrase its error line must contain.
+func badFixtureTable() throws -> [(name: String, phrase: String)] {
+    let text = try String(contentsOf: Paths.fixtures.appendingPathComponent("bad/expected.tsv"), encoding: .utf8)
+    return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+        let parts = line.split(separator: "\t", maxSplits: 1)
+        return (String(parts[0]), String(parts[1]))
+    }
+}
+
+/// The `-v` lines of a run: inputs done (`IN -> OUT: ...`) and skipped.
+func doneAndSkipped(_ stderr: String) -> (done: [String], skipped: [String]) {
+    let lines = stderr.split(separator: "\n").map(String.init)
+    return (lines.filter { $0.contains(" -> ") }, lines.filter { $0.hasSuffix(" is complete") })
+}
