@@ -80,7 +80,8 @@ struct Exp: ParsableCommand {
     @Flag(help: "Stop at the first failed input.")
     var failFast = false
 
-    @Option(help: ArgumentHelp("Read more inputs from FILE, one per line (- for standard input).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Read more inputs from FILE, one per line (- for standard input).", valueName: "FILE"),
+            completion: .file())
     var filesFrom: String?
 
     @Flag(name: [.customShort("0"), .customLong("null")], help: "Names in --files-from are separated by NUL (find -print0).")
@@ -88,16 +89,18 @@ struct Exp: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Process only shard K of N (1-based), chosen by a hash of each input's relative path; auto reads Slurm, Kubernetes or AWS Batch array variables.",
-        valueName: "K/N|auto"))
+        valueName: "K/N|auto"), completion: .list(["auto"]))
     var shard: String?
 
     @Option(help: ArgumentHelp("Number of shards for --shard auto under a Kubernetes Indexed Job (its completions).", valueName: "N"))
     var shardCount: Int?
 
-    @Option(help: ArgumentHelp("Write a JSON Lines manifest of the run to FILE (one record per input, then a summary).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write a JSON Lines manifest of the run to FILE (one record per input, then a summary).", valueName: "FILE"),
+            completion: .file())
     var manifest: String?
 
-    @Option(help: ArgumentHelp("Write a SHA256SUMS file of the outputs to FILE (paths relative to its directory).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write a SHA256SUMS file of the outputs to FILE (paths relative to its directory).", valueName: "FILE"),
+            completion: .file())
     var sums: String?
 
     @Flag(inversion: .prefixedNo, help: "Show a progress line on stderr (default: only when stderr is a terminal).")
