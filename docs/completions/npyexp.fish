@@ -1,0 +1,114 @@
+function __npyexp_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __npyexp_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __npyexp_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __npyexp_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __npyexp_parse_tokens -S
+    set -l unparsed_tokens (__npyexp_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'npyexp'
+        __npyexp_parse_subcommand 0 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'exp'
+            __npyexp_parse_subcommand -r 1 'o/output-dir=' 'c/stdout' 'j/jobs=' 'l/level=' 'strategy=' 'dtype=' 'gzip' 'no-gzip' 'f/force' 'q/quiet' 'v/verbose' 'fail-fast' 'files-from=' '0/null' 'shard=' 'shard-count=' 'manifest=' 'sums=' 'progress' 'no-progress' 'version' 'h/help'
+        case 'inspect'
+            __npyexp_parse_subcommand -r 1 'json' 'version' 'h/help'
+        case 'help'
+            __npyexp_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __npyexp_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __npyexp_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __npyexp_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __npyexp_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__npyexp_tokens -p)
+    if test -z "$(__npyexp_tokens -t)"
+        set -l index (count (__npyexp_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'npyexp' -f
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp" version' -l 'version' -d 'Show the version.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp" -eq 1' -fa 'exp' -d 'Compute exp(x) for each input (the default command).'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp" -eq 1' -fa 'inspect' -d 'Show the NPY header and gzip framing of .npy / .npy.gz files.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" o output-dir' -s 'o' -l 'output-dir' -d 'Write outputs below DIR, keeping paths relative to each input\'s base.' -rfka ''
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" c stdout' -s 'c' -l 'stdout' -d 'Write the single result to standard output (no sidecar).'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" j jobs' -s 'j' -l 'jobs' -d 'Threads to use (default: all cores).' -rfka ''
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" l level' -s 'l' -l 'level' -d 'gzip compression level 0-9.' -rfka ''
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" strategy' -l 'strategy' -d 'deflate strategy: auto picks the smallest output on a sample (faster on near-ties).' -rfka 'auto default filtered huffman rle'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" dtype' -l 'dtype' -d 'Output dtype for real inputs: float16, float32 or float64 (default: keep floats, ints -> float32).' -rfka 'float16 float32 float64'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" gzip' -l 'gzip' -d 'gzip the outputs (default: as the input).'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" no-gzip' -l 'no-gzip' -d 'gzip the outputs (default: as the input).'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" f force' -s 'f' -l 'force' -d 'Redo outputs that are already complete.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" q quiet' -s 'q' -l 'quiet' -d 'Print nothing but errors.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" v verbose' -s 'v' -l 'verbose' -d 'Print a line per input.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" fail-fast' -l 'fail-fast' -d 'Stop at the first failed input.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" files-from' -l 'files-from' -d 'Read more inputs from FILE, one per line (- for standard input).' -rF
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" 0 null' -s '0' -l 'null' -d 'Names in --files-from are separated by NUL (find -print0).'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" shard' -l 'shard' -d 'Process only shard K of N (1-based), chosen by a hash of each input\'s relative path; auto reads Slurm, Kubernetes or AWS Batch array variables.' -rfka 'auto'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" shard-count' -l 'shard-count' -d 'Number of shards for --shard auto under a Kubernetes Indexed Job (its completions).' -rfka ''
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" manifest' -l 'manifest' -d 'Write a JSON Lines manifest of the run to FILE (one record per input, then a summary).' -rF
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" sums' -l 'sums' -d 'Write a SHA256SUMS file of the outputs to FILE (paths relative to its directory).' -rF
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" progress' -l 'progress' -d 'Show a progress line on stderr (default: only when stderr is a terminal).'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" no-progress' -l 'no-progress' -d 'Show a progress line on stderr (default: only when stderr is a terminal).'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" version' -l 'version' -d 'Show the version.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp inspect" json' -l 'json' -d 'One JSON object per file and line (JSON Lines).'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp inspect" version' -l 'version' -d 'Show the version.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp inspect" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp help" version' -l 'version' -d 'Show the version.'
