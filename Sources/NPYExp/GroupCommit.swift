@@ -33,7 +33,7 @@ extension AtomicFile {
     }
 }
 
-/// Collects finished outputs and commits them in batches.
+/// Collects finished outputs and commits them in batches (at most `batchFiles` inputs stay open meanwhile).
 final class CommitGroup: Sendable {
     private struct Entry {
         var report: FileReport
@@ -44,7 +44,7 @@ final class CommitGroup: Sendable {
     private let flushing = Mutex<Void>(())
     let batchFiles: Int
 
-    init(batchFiles: Int = 256) {
+    init(batchFiles: Int = 128) {
         self.batchFiles = batchFiles
     }
 
@@ -67,7 +67,12 @@ final class CommitGroup: Sendable {
             }
             guard !entries.isEmpty else { return [] }
             let directories = Set(entries.flatMap { $0.renames.map { PathTools.split($0.final).0 } })
-            var reports = entries.map(\.report)
+            // Inputs stay open (flocked) until this function returns: `entries` holds them.
+            var reports = entries.map { entry -> FileReport in
+                var r = entry.report
+                r.heldInput = nil
+                return r
+            }
             if let error = Self.syncFileSystems(of: directories) {
                 for (i, entry) in entries.enumerated() {
                     for r in entry.renames {

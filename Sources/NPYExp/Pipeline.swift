@@ -83,6 +83,9 @@ public struct FileReport: Sendable {
     public var seconds = 0.0
     /// Temporaries written but not yet renamed (group commit in `processAll`).
     var pendingRenames: [PendingRename] = []
+    /// The input, kept open (and so flocked) until its group commit, so that an overlapping run waits for the
+    /// renamed output instead of redoing it.
+    var heldInput: UncheckedBox<AnyObject>?
 
     public var error: NPYExpError? {
         if case .failed(let e) = status { return e }
@@ -229,6 +232,7 @@ public final class ExpPipeline: Sendable {
                             + (source?.line ?? "")
                         try Array(text.utf8).withUnsafeBytes { try sidecar.write($0) }
                         report.pendingRenames = [output, try sidecar.closeForGroupCommit()]
+                        report.heldInput = UncheckedBox(file)
                     } catch {
                         sidecar.abandon()
                         unlink(output.temporary)

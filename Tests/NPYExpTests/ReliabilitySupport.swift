@@ -69,12 +69,6 @@ func poll(timeout: Double, every interval: Double = 0.005, _ condition: () -> Bo
     return condition()
 }
 
-/// Runs a python3 snippet (numpy available); throws with its stderr on failure.
-func python(_ code: String, _ arguments: [String] = []) throws {
-    let r = try run("/usr/bin/env", ["python3", "-c", code] + arguments)
-    if r.status != 0 { throw TestFailure("python3 failed: \(r.stderr)") }
-}
-
 /// Writes float32 N(0,1) values (numpy, fixed seed) as an .npy (or .npy.gz via Python's gzip) file.
 func makeNormalInput(_ url: URL, elements: Int, seed: Int = 0, gzip: Bool = false) throws {
     try python(
