@@ -120,15 +120,15 @@ public enum TemporaryFiles {
     /// signal arriving at any moment finds every temporary file that exists. Returns the descriptor, or -1 with
     /// `errno` set (ECANCELED once `removeAll()` has run).
     static func create(_ path: String) -> Int32 {
-        state.withLock { s -> Int32 in
-            if s.closed {
-                errno = ECANCELED
-                return -1
-            }
+        // errno travels out of the lock as a value: unlocking may make system calls of its own.
+        let (fd, code) = state.withLock { s -> (Int32, Int32) in
+            if s.closed { return (-1, ECANCELED) }
             let fd = SystemCall.retrying { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
             if fd >= 0 { s.paths.insert(path) }
-            return fd
+            return (fd, fd >= 0 ? 0 : errno)
         }
+        if fd < 0 { errno = code }
+        return fd
     }
 
     static func unregister(_ path: String) { state.withLock { _ = $0.paths.remove(path) } }

@@ -10,8 +10,9 @@ struct Verify: ParsableCommand {
         commandName: "verify",
         abstract: "Check outputs against their .sha256 sidecars, gzip CRCs and NPY structure.",
         discussion: """
-            PATH is an output file (checked against PATH.sha256), a .sha256 sidecar (every file it lists), or a
+            PATH is an output file (checked against PATH.sha256), a .sha256 sidecar (every file it lists), or a \
             directory (every sidecar below it, and every NAME.exp.npy[.gz] output, which must have one).
+
             Exit status: 0 all intact, 1 some fault (one line each on stderr), 66 nothing to check.
             """
     )
