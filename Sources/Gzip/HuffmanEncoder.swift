@@ -1,0 +1,421 @@
+// Gzip: a Huffman-only raw deflate encoder (RFC 1951), for data where LZ77 finds nothing (float tensors).
+// zlib's Z_HUFFMAN_ONLY tallies each byte through its LZ77 machinery and runs at ~140 MB/s; this encoder only counts
+// bytes (4 sub-histograms so that repeated bytes do not serialise on one counter), builds a length-limited canonical
+// code per block (Moffat-Katajainen lengths, then a Kraft-sum repair as zlib and miniz do) and writes codes through a
+// 64-bit bit buffer flushed with unaligned 8-byte stores. Relies on nothing but the standard library; the output is
+// checked against zlib's inflate in the tests.
+//
+// Each deflate block is written in whichever form is smallest, as zlib's _tr_flush_block decides: dynamic Huffman
+// (the usual case), fixed Huffman (tiny blocks) or stored (incompressible data). The dynamic header follows zlib's
+// habits: code lengths limited to 15 (literal/length) and 7 (code-length code), code lengths run-length coded with
+// symbols 16/17/18, every tree has at least two codes, and two distance codes of length 1 are declared though no
+// distance is ever used (old inflaters reject a block without any).
+
+/// Huffman-only raw deflate: literals and end-of-block only, one block per `blockSize` input bytes, the last marked
+/// final, the stream ending on a byte boundary. About 4x zlib's Z_HUFFMAN_ONLY throughput, and smaller output on
+/// stationary data (fewer block headers).
+public enum HuffmanDeflate {
+    /// Input bytes per deflate block. Measured on 1 MiB of float32 exp(N(0,1)): see HuffmanEncoderTests' benchmark.
+    public static let defaultBlockSize = 1 << 16
+
+    /// Room that `compress` needs in its output for `inputCount` bytes (worst case: every block stored), including
+    /// 8 bytes of slack for the encoder's whole-word stores.
+    public static func maxCompressedByteCount(inputCount: Int, blockSize: Int = defaultBlockSize) -> Int {
+        precondition(inputCount >= 0 && blockSize > 0, "negative input count or non-positive block size")
+        let blocks = max(1, (inputCount + blockSize - 1) / blockSize)
+        // Each block costs at most its bytes + 5 per stored chunk of <= 65535 bytes + 2 bytes of header/padding bits.
+        let chunks = inputCount / 65_535 + blocks
+        return inputCount + 5 * chunks + 2 * blocks + 2 + 8
+    }
+
+    /// Writes `input` as a raw deflate stream into `output`, which must hold
+    /// `maxCompressedByteCount(inputCount: input.count, blockSize:)` bytes; returns the bytes of the stream (the
+    /// bytes after it, up to 8, may have been overwritten). An empty input gives the 2-byte empty stream.
+    /// Thread-safe: all state is local to the call.
+    public static func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+                                blockSize: Int = defaultBlockSize) -> Int {
+        precondition(blockSize > 0 && blockSize <= 1 << 24, "block size \(blockSize) outside 1...16 MiB")
+        precondition(output.count >= maxCompressedByteCount(inputCount: input.count, blockSize: blockSize),
+                     "output of \(output.count) bytes is smaller than maxCompressedByteCount")
+        let start = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var sink = BitSink(next: start)
+        guard let base = input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count > 0 else {
+            // BFINAL 1, BTYPE 01 (fixed), end-of-block (seven 0 bits): what zlib writes for an empty input.
+            sink.put(0b011, 3)
+            sink.put(0, 7)
+            sink.alignToByte()
+            return sink.next - start
+        }
+        let work = Workspace()
+        defer { work.release() }
+        var offset = 0
+        while offset < input.count {
+            let count = min(blockSize, input.count - offset)
+            work.encodeBlock(base + offset, count: count, final: offset + count == input.count, sink: &sink)
+            offset += count
+        }
+        sink.alignToByte()
+        return sink.next - start
+    }
+}
+
+/// LSB-first bit writer: `bits` holds `count` pending bits; `flush` stores 8 bytes at `next` and advances by the
+/// whole bytes, so after it fewer than 8 bits are pending and up to 56 more may be put before the next flush.
+struct BitSink {
+    var next: UnsafeMutablePointer<UInt8>
+    var bits: UInt64 = 0
+    var count: UInt64 = 0
+
+    init(next: UnsafeMutablePointer<UInt8>) { self.next = next }
+
+    @inline(__always) mutating func put(_ value: UInt64, _ width: UInt64) {
+        bits |= value &<< count
+        count &+= width
+    }
+
+    @inline(__always) mutating func flush() {
+        UnsafeMutableRawPointer(next).storeBytes(of: bits.littleEndian, as: UInt64.self)
+        let whole = count & ~7
+        next += Int(truncatingIfNeeded: whole &>> 3)
+        bits = bits &>> whole
+        count &= 7
+    }
+
+    /// Puts at most 32 bits and flushes: the header path, where speed does not matter.
+    @inline(__always) mutating func write(_ value: UInt64, _ width: UInt64) {
+        put(value, width)
+        flush()
+    }
+
+    /// Pads with zero bits to a byte boundary and leaves nothing pending.
+    mutating func alignToByte() {
+        flush()
+        if count > 0 {
+            next += 1
+            bits = 0
+            count = 0
+        }
+    }
+}
+
+/// Scratch tables for one `compress` call, allocated once per call (none per block or per byte).
+final class Workspace {
+    static let literalCount = 257          // 0...255 and end-of-block; no length codes are ever used
+    static let codeLengthOrder: [Int] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
+
+    /// Extra bits after code-length symbols 16 (repeat 3-6), 17 (3-10 zeros), 18 (11-138 zeros).
+    static func extraWidth(_ symbol: Int) -> Int { symbol < 16 ? 0 : symbol == 16 ? 2 : symbol == 17 ? 3 : 7 }
+
+    let histogram = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * 256)
+    let frequencies = UnsafeMutablePointer<UInt32>.allocate(capacity: 288)
+    let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: 288 + 2)   // literal lengths, then 2 distance
+    /// Per symbol: reversed code << 8 | length, ready to put LSB first.
+    let codes = UnsafeMutablePointer<UInt32>.allocate(capacity: 288)
+    let fixedCodes = UnsafeMutablePointer<UInt32>.allocate(capacity: 288)
+    var fixedReady = false
+    let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 320)
+    let depths = UnsafeMutablePointer<Int>.allocate(capacity: 320)
+    /// Run-length coded code lengths: symbol | extra bits << 5.
+    let runs = UnsafeMutablePointer<UInt16>.allocate(capacity: 300)
+    var runCount = 0
+    let codeLengthFrequencies = UnsafeMutablePointer<UInt32>.allocate(capacity: 19)
+    let codeLengthLengths = UnsafeMutablePointer<UInt8>.allocate(capacity: 19)
+    let codeLengthCodes = UnsafeMutablePointer<UInt32>.allocate(capacity: 19)
+    let lengthCounts = UnsafeMutablePointer<Int>.allocate(capacity: 17)
+    let nextCodes = UnsafeMutablePointer<UInt32>.allocate(capacity: 17)
+
+    func release() {
+        histogram.deallocate(); frequencies.deallocate(); lengths.deallocate(); codes.deallocate()
+        fixedCodes.deallocate(); keys.deallocate(); depths.deallocate(); runs.deallocate()
+        codeLengthFrequencies.deallocate(); codeLengthLengths.deallocate(); codeLengthCodes.deallocate()
+        lengthCounts.deallocate(); nextCodes.deallocate()
+    }
+
+    /// Counts the bytes of one block into `frequencies[0..<256]`, sets end-of-block's count to 1.
+    func count(_ bytes: UnsafePointer<UInt8>, _ n: Int) {
+        let h = histogram
+        h.initialize(repeating: 0, count: 4 * 256)
+        let raw = UnsafeRawPointer(bytes)
+        var i = 0
+        // Consecutive equal bytes land in different sub-tables, so no increment waits for the previous one's store.
+        while i &+ 8 <= n {
+            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            h[Int(truncatingIfNeeded: w & 0xff)] &+= 1
+            h[256 &+ Int(truncatingIfNeeded: (w &>> 8) & 0xff)] &+= 1
+            h[512 &+ Int(truncatingIfNeeded: (w &>> 16) & 0xff)] &+= 1
+            h[768 &+ Int(truncatingIfNeeded: (w &>> 24) & 0xff)] &+= 1
+            h[Int(truncatingIfNeeded: (w &>> 32) & 0xff)] &+= 1
+            h[256 &+ Int(truncatingIfNeeded: (w &>> 40) & 0xff)] &+= 1
+            h[512 &+ Int(truncatingIfNeeded: (w &>> 48) & 0xff)] &+= 1
+            h[768 &+ Int(truncatingIfNeeded: w &>> 56)] &+= 1
+            i &+= 8
+        }
+        while i < n {
+            h[Int(bytes[i])] &+= 1
+            i &+= 1
+        }
+        for s in 0..<256 {
+            frequencies[s] = h[s] &+ h[256 &+ s] &+ h[512 &+ s] &+ h[768 &+ s]
+        }
+        frequencies[256] = 1
+    }
+
+    /// Optimal code lengths for `frequencies[0..<n]` (zero frequency: length 0) limited to `limit` bits, into
+    /// `out[0..<n]`. Like zlib, gives at least two symbols a code (a lone one would be an incomplete code).
+    func buildLengths(_ frequencies: UnsafePointer<UInt32>, _ n: Int, limit: Int, into out: UnsafeMutablePointer<UInt8>) {
+        var k = 0
+        for s in 0..<n where frequencies[s] != 0 {
+            keys[k] = UInt64(frequencies[s]) << 16 | UInt64(s)
+            k += 1
+        }
+        out.initialize(repeating: 0, count: n)
+        var s = 0
+        while k < 2 {
+            if frequencies[s] == 0 {
+                keys[k] = 1 << 16 | UInt64(s)
+                k += 1
+            }
+            s += 1
+        }
+        var sorted = UnsafeMutableBufferPointer(start: keys, count: k)
+        sorted.sort()
+        // Moffat & Katajainen, "In-place calculation of minimum-redundancy codes" (1995), on weights sorted
+        // ascending: phase 1 builds the tree in place (internal node weights, then parent indices), phase 2 turns
+        // parents into internal-node depths, phase 3 turns those into leaf depths, deepest first.
+        let a = depths
+        for i in 0..<k { a[i] = Int(keys[i] >> 16) }
+        a[0] += a[1]
+        var root = 0, leaf = 2
+        for next in 1..<(k - 1) {
+            if leaf >= k || a[root] < a[leaf] {
+                a[next] = a[root]; a[root] = next; root += 1
+            } else {
+                a[next] = a[leaf]; leaf += 1
+            }
+            if leaf >= k || (root < next && a[root] < a[leaf]) {
+                a[next] += a[root]; a[root] = next; root += 1
+            } else {
+                a[next] += a[leaf]; leaf += 1
+            }
+        }
+        a[k - 2] = 0
+        var node = k - 3
+        while node >= 0 {
+            a[node] = a[a[node]] + 1
+            node -= 1
+        }
+        var available = 1, used = 0, depth = 0
+        root = k - 2
+        var next = k - 1
+        while available > 0 {
+            while root >= 0 && a[root] == depth { used += 1; root -= 1 }
+            while available > used { a[next] = depth; next -= 1; available -= 1 }
+            available = 2 * used; depth += 1; used = 0
+        }
+        if a[0] > limit {
+            // Too deep: clamp, then restore the Kraft sum by lengthening one shorter code per excess unit
+            // (each step turns one leaf at length i into two at i+1 and removes one at the limit).
+            let counts = lengthCounts
+            counts.initialize(repeating: 0, count: 17)
+            for i in 0..<k { counts[min(a[i], limit)] += 1 }
+            var total = 0
+            for length in 1...limit { total += counts[length] << (limit - length) }
+            while total > 1 << limit {
+                counts[limit] -= 1
+                var length = limit - 1
+                while counts[length] == 0 { length -= 1 }
+                counts[length] -= 1
+                counts[length + 1] += 2
+                total -= 1
+            }
+            var i = 0
+            for length in stride(from: limit, through: 1, by: -1) {
+                for _ in 0..<counts[length] { a[i] = length; i += 1 }
+            }
+        }
+        for i in 0..<k { out[Int(keys[i] & 0xffff)] = UInt8(a[i]) }
+    }
+
+    /// Canonical codes (RFC 1951 3.2.2) for `lengths[0..<n]`, bit-reversed for LSB-first output.
+    func assignCodes(_ lengths: UnsafePointer<UInt8>, _ n: Int, into table: UnsafeMutablePointer<UInt32>) {
+        let counts = lengthCounts
+        counts.initialize(repeating: 0, count: 17)
+        for s in 0..<n { counts[Int(lengths[s])] += 1 }
+        counts[0] = 0
+        var code: UInt32 = 0
+        for length in 1...15 {
+            code = (code + UInt32(counts[length - 1])) << 1
+            nextCodes[length] = code
+        }
+        for s in 0..<n {
+            let length = Int(lengths[s])
+            guard length != 0 else { table[s] = 0; continue }
+            var c = nextCodes[length], reversed: UInt32 = 0
+            nextCodes[length] += 1
+            for _ in 0..<length { reversed = reversed << 1 | c & 1; c >>= 1 }
+            table[s] = reversed << 8 | UInt32(length)
+        }
+    }
+
+    /// Run-length codes the 257 literal lengths followed by the 2 distance lengths into `runs` (one sequence:
+    /// RFC 1951 lets repeats cross from one set into the other), and counts the code-length symbols.
+    func encodeLengthRuns() {
+        let total = Workspace.literalCount + 2
+        codeLengthFrequencies.initialize(repeating: 0, count: 19)
+        runCount = 0
+        func emit(_ symbol: Int, _ extra: Int = 0) {
+            runs[runCount] = UInt16(symbol | extra << 5)
+            runCount += 1
+            codeLengthFrequencies[symbol] += 1
+        }
+        var i = 0
+        while i < total {
+            let value = Int(lengths[i])
+            var run = 1
+            while i + run < total && Int(lengths[i + run]) == value { run += 1 }
+            i += run
+            if value == 0 {
+                while run >= 11 { let r = min(run, 138); emit(18, r - 11); run -= r }
+                if run >= 3 { emit(17, run - 3); run = 0 }
+                while run > 0 { emit(0); run -= 1 }
+            } else {
+                emit(value); run -= 1
+                while run >= 3 { let r = min(run, 6); emit(16, r - 3); run -= r }
+                while run > 0 { emit(value); run -= 1 }
+            }
+        }
+    }
+
+    func encodeBlock(_ bytes: UnsafePointer<UInt8>, count n: Int, final: Bool, sink: inout BitSink) {
+        count(bytes, n)
+        buildLengths(frequencies, Workspace.literalCount, limit: 15, into: lengths)
+        lengths[257] = 1
+        lengths[258] = 1
+        encodeLengthRuns()
+        buildLengths(codeLengthFrequencies, 19, limit: 7, into: codeLengthLengths)
+        var lastCodeLength = 18   // HCLEN: trailing zero lengths in transmission order are not sent (min 4)
+        while lastCodeLength > 3 && codeLengthLengths[Workspace.codeLengthOrder[lastCodeLength]] == 0 {
+            lastCodeLength -= 1
+        }
+        var dynamicBits = 3 + 5 + 5 + 4 + 3 * (lastCodeLength + 1)
+        for symbol in 0..<19 {
+            dynamicBits += Int(codeLengthFrequencies[symbol]) * (Int(codeLengthLengths[symbol]) + Workspace.extraWidth(symbol))
+        }
+        var fixedBits = 3 + 7
+        for s in 0..<Workspace.literalCount {
+            dynamicBits += Int(frequencies[s]) * Int(lengths[s])
+            fixedBits += Int(frequencies[s]) * (s < 144 ? 8 : s < 256 ? 9 : 7)
+        }
+        // Stored: 3 header bits and padding to a byte, LEN and NLEN, the bytes; a further 5 bytes per 65535.
+        let storedBits = (Int(sink.count) + 3 + 7) / 8 * 8 - Int(sink.count) + 32 + 8 * n + 40 * ((n - 1) / 65_535)
+        let finalBit: UInt64 = final ? 1 : 0
+        if storedBits < min(dynamicBits, fixedBits) {
+            writeStored(bytes, n, final: final, sink: &sink)
+        } else if fixedBits <= dynamicBits {
+            if !fixedReady {
+                let fixed = UnsafeMutablePointer<UInt8>.allocate(capacity: 288)
+                defer { fixed.deallocate() }
+                for s in 0..<288 { fixed[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8 }
+                assignCodes(fixed, 288, into: fixedCodes)
+                fixedReady = true
+            }
+            sink.write(finalBit | 1 << 1, 3)
+            writeLiterals(bytes, n, fixedCodes, maxLength: 9, sink: &sink)
+        } else {
+            assignCodes(lengths, Workspace.literalCount, into: codes)
+            assignCodes(codeLengthLengths, 19, into: codeLengthCodes)
+            sink.write(finalBit | 2 << 1, 3)
+            sink.write(0, 5)   // HLIT - 257: literals and end-of-block only
+            sink.write(1, 5)   // HDIST - 1: two distance codes
+            sink.write(UInt64(lastCodeLength + 1 - 4), 4)
+            for i in 0...lastCodeLength {
+                sink.write(UInt64(codeLengthLengths[Workspace.codeLengthOrder[i]]), 3)
+            }
+            for i in 0..<runCount {
+                let symbol = Int(runs[i] & 31), extra = UInt64(runs[i] >> 5)
+                let entry = codeLengthCodes[symbol]
+                sink.write(UInt64(entry >> 8), UInt64(entry & 0xff))
+                if symbol >= 16 { sink.write(extra, UInt64(Workspace.extraWidth(symbol))) }
+            }
+            var maxLength = 0
+            for s in 0..<256 { maxLength = max(maxLength, Int(lengths[s])) }
+            writeLiterals(bytes, n, codes, maxLength: maxLength, sink: &sink)
+        }
+    }
+
+    /// Codes every byte, then end-of-block. Four codes of at most 14 bits (or three of 15) fit beside the <= 7
+    /// pending bits, so the buffer is flushed once per four (three) bytes.
+    func writeLiterals(_ bytes: UnsafePointer<UInt8>, _ n: Int, _ table: UnsafePointer<UInt32>, maxLength: Int,
+                       sink: inout BitSink) {
+        var bits = sink.bits, count = sink.count
+        var out = sink.next
+        let raw = UnsafeRawPointer(bytes)
+        var i = 0
+        @inline(__always) func pack(_ w: UInt64, _ shift: UInt64, into code: inout UInt64, _ width: inout UInt64) {
+            let entry = table[Int(truncatingIfNeeded: (w &>> shift) & 0xff)]
+            code |= UInt64(entry &>> 8) &<< width
+            width &+= UInt64(entry & 0xff)
+        }
+        @inline(__always) func flush() {
+            UnsafeMutableRawPointer(out).storeBytes(of: bits.littleEndian, as: UInt64.self)
+            let whole = count & ~7
+            out += Int(truncatingIfNeeded: whole &>> 3)
+            bits = bits &>> whole
+            count &= 7
+        }
+        if maxLength <= 14 {
+            while i &+ 8 <= n {
+                let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                var code: UInt64 = 0, width: UInt64 = 0
+                pack(w, 0, into: &code, &width); pack(w, 8, into: &code, &width)
+                pack(w, 16, into: &code, &width); pack(w, 24, into: &code, &width)
+                bits |= code &<< count; count &+= width
+                flush()
+                code = 0; width = 0
+                pack(w, 32, into: &code, &width); pack(w, 40, into: &code, &width)
+                pack(w, 48, into: &code, &width); pack(w, 56, into: &code, &width)
+                bits |= code &<< count; count &+= width
+                flush()
+                i &+= 8
+            }
+        } else {
+            while i &+ 3 <= n {
+                let w = UInt64(raw.load(fromByteOffset: i, as: UInt8.self))
+                    | UInt64(raw.load(fromByteOffset: i &+ 1, as: UInt8.self)) &<< 8
+                    | UInt64(raw.load(fromByteOffset: i &+ 2, as: UInt8.self)) &<< 16
+                var code: UInt64 = 0, width: UInt64 = 0
+                pack(w, 0, into: &code, &width); pack(w, 8, into: &code, &width); pack(w, 16, into: &code, &width)
+                bits |= code &<< count; count &+= width
+                flush()
+                i &+= 3
+            }
+        }
+        while i < n {
+            let entry = table[Int(bytes[i])]
+            bits |= UInt64(entry &>> 8) &<< count; count &+= UInt64(entry & 0xff)
+            flush()
+            i &+= 1
+        }
+        let end = table[256]
+        bits |= UInt64(end &>> 8) &<< count; count &+= UInt64(end & 0xff)
+        flush()
+        sink.bits = bits; sink.count = count; sink.next = out
+    }
+
+    /// Stored blocks of at most 65535 bytes each; only the last one of a final block has BFINAL set.
+    func writeStored(_ bytes: UnsafePointer<UInt8>, _ n: Int, final: Bool, sink: inout BitSink) {
+        var offset = 0
+        repeat {
+            let length = min(65_535, n - offset)
+            let last = offset + length == n
+            sink.write(final && last ? 1 : 0, 3)
+            sink.alignToByte()
+            UnsafeMutableRawPointer(sink.next).storeBytes(of: UInt16(length).littleEndian, as: UInt16.self)
+            UnsafeMutableRawPointer(sink.next).storeBytes(of: (~UInt16(length)).littleEndian, toByteOffset: 2,
+                                                          as: UInt16.self)
+            (sink.next + 4).update(from: bytes + offset, count: length)
+            sink.next += 4 + length
+            offset += length
+        } while offset < n
+    }
+}
