@@ -106,27 +106,33 @@ final class Workspace {
     /// Extra bits after code-length symbols 16 (repeat 3-6), 17 (3-10 zeros), 18 (11-138 zeros).
     static func extraWidth(_ symbol: Int) -> Int { symbol < 16 ? 0 : symbol == 16 ? 2 : symbol == 17 ? 3 : 7 }
 
-    let histogram = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * 256)
+    static let subHistograms = 4
+    let histogram = UnsafeMutablePointer<UInt32>.allocate(capacity: subHistograms * 256)
     let frequencies = UnsafeMutablePointer<UInt32>.allocate(capacity: 288)
     let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: 288 + 2)   // literal lengths, then 2 distance
-    /// Per symbol: reversed code << 8 | length, ready to put LSB first.
-    let codes = UnsafeMutablePointer<UInt32>.allocate(capacity: 288)
-    let fixedCodes = UnsafeMutablePointer<UInt32>.allocate(capacity: 288)
+    /// Per symbol: the code bit-reversed, ready to put LSB first; its length is in the matching lengths table.
+    /// (Separate tables measured 18% faster in the literal loop than one packed code << 8 | length table.)
+    let codes = UnsafeMutablePointer<UInt16>.allocate(capacity: 288)
+    let fixedCodes = UnsafeMutablePointer<UInt16>.allocate(capacity: 288)
+    let fixedLengths = UnsafeMutablePointer<UInt8>.allocate(capacity: 288)
     var fixedReady = false
     let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 320)
+    let sortBuffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 320)
+    let digitCounts = UnsafeMutablePointer<Int>.allocate(capacity: 256)
     let depths = UnsafeMutablePointer<Int>.allocate(capacity: 320)
     /// Run-length coded code lengths: symbol | extra bits << 5.
     let runs = UnsafeMutablePointer<UInt16>.allocate(capacity: 300)
     var runCount = 0
     let codeLengthFrequencies = UnsafeMutablePointer<UInt32>.allocate(capacity: 19)
     let codeLengthLengths = UnsafeMutablePointer<UInt8>.allocate(capacity: 19)
-    let codeLengthCodes = UnsafeMutablePointer<UInt32>.allocate(capacity: 19)
+    let codeLengthCodes = UnsafeMutablePointer<UInt16>.allocate(capacity: 19)
     let lengthCounts = UnsafeMutablePointer<Int>.allocate(capacity: 17)
     let nextCodes = UnsafeMutablePointer<UInt32>.allocate(capacity: 17)
 
     func release() {
         histogram.deallocate(); frequencies.deallocate(); lengths.deallocate(); codes.deallocate()
-        fixedCodes.deallocate(); keys.deallocate(); depths.deallocate(); runs.deallocate()
+        fixedCodes.deallocate(); fixedLengths.deallocate(); sortBuffer.deallocate(); digitCounts.deallocate()
+        keys.deallocate(); depths.deallocate(); runs.deallocate()
         codeLengthFrequencies.deallocate(); codeLengthLengths.deallocate(); codeLengthCodes.deallocate()
         lengthCounts.deallocate(); nextCodes.deallocate()
     }
@@ -134,20 +140,20 @@ final class Workspace {
     /// Counts the bytes of one block into `frequencies[0..<256]`, sets end-of-block's count to 1.
     func count(_ bytes: UnsafePointer<UInt8>, _ n: Int) {
         let h = histogram
-        h.initialize(repeating: 0, count: 4 * 256)
-        let raw = UnsafeRawPointer(bytes)
+        h.initialize(repeating: 0, count: Workspace.subHistograms * 256)
         var i = 0
-        // Consecutive equal bytes land in different sub-tables, so no increment waits for the previous one's store.
+        // Consecutive bytes go to different sub-tables, so a run of equal bytes does not make each increment wait
+        // for the store of the one before it. (Byte loads, word loads and 8 sub-tables all measured within noise.)
         while i &+ 8 <= n {
-            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            h[Int(truncatingIfNeeded: w & 0xff)] &+= 1
-            h[256 &+ Int(truncatingIfNeeded: (w &>> 8) & 0xff)] &+= 1
-            h[512 &+ Int(truncatingIfNeeded: (w &>> 16) & 0xff)] &+= 1
-            h[768 &+ Int(truncatingIfNeeded: (w &>> 24) & 0xff)] &+= 1
-            h[Int(truncatingIfNeeded: (w &>> 32) & 0xff)] &+= 1
-            h[256 &+ Int(truncatingIfNeeded: (w &>> 40) & 0xff)] &+= 1
-            h[512 &+ Int(truncatingIfNeeded: (w &>> 48) & 0xff)] &+= 1
-            h[768 &+ Int(truncatingIfNeeded: w &>> 56)] &+= 1
+            let p = bytes + i
+            h[Int(p[0])] &+= 1
+            h[256 &+ Int(p[1])] &+= 1
+            h[512 &+ Int(p[2])] &+= 1
+            h[768 &+ Int(p[3])] &+= 1
+            h[Int(p[4])] &+= 1
+            h[256 &+ Int(p[5])] &+= 1
+            h[512 &+ Int(p[6])] &+= 1
+            h[768 &+ Int(p[7])] &+= 1
             i &+= 8
         }
         while i < n {
@@ -155,7 +161,9 @@ final class Workspace {
             i &+= 1
         }
         for s in 0..<256 {
-            frequencies[s] = h[s] &+ h[256 &+ s] &+ h[512 &+ s] &+ h[768 &+ s]
+            var sum: UInt32 = 0
+            for t in 0..<Workspace.subHistograms { sum &+= h[t &* 256 &+ s] }
+            frequencies[s] = sum
         }
         frequencies[256] = 1
     }
@@ -177,8 +185,7 @@ final class Workspace {
             }
             s += 1
         }
-        var sorted = UnsafeMutableBufferPointer(start: keys, count: k)
-        sorted.sort()
+        sortKeys(k)
         // Moffat & Katajainen, "In-place calculation of minimum-redundancy codes" (1995), on weights sorted
         // ascending: phase 1 builds the tree in place (internal node weights, then parent indices), phase 2 turns
         // parents into internal-node depths, phase 3 turns those into leaf depths, deepest first.
@@ -236,8 +243,36 @@ final class Workspace {
         for i in 0..<k { out[Int(keys[i] & 0xffff)] = UInt8(a[i]) }
     }
 
+    /// Sorts `keys[0..<k]` (frequency << 16 | symbol, made in symbol order) by frequency, ties by symbol: an LSD
+    /// radix sort on the frequency bytes, stable, with as many passes as the largest frequency has bytes. (The
+    /// standard library's sort took 6% of the encoder's time.)
+    func sortKeys(_ k: Int) {
+        var largest: UInt64 = 0
+        for i in 0..<k { largest = max(largest, keys[i]) }
+        var source = keys, target = sortBuffer
+        var shift: UInt64 = 16
+        while largest &>> shift != 0 {
+            digitCounts.initialize(repeating: 0, count: 256)
+            for i in 0..<k { digitCounts[Int(truncatingIfNeeded: (source[i] &>> shift) & 0xff)] += 1 }
+            var position = 0
+            for digit in 0..<256 {
+                let c = digitCounts[digit]
+                digitCounts[digit] = position
+                position += c
+            }
+            for i in 0..<k {
+                let digit = Int(truncatingIfNeeded: (source[i] &>> shift) & 0xff)
+                target[digitCounts[digit]] = source[i]
+                digitCounts[digit] += 1
+            }
+            swap(&source, &target)
+            shift += 8
+        }
+        if source != keys { keys.update(from: source, count: k) }
+    }
+
     /// Canonical codes (RFC 1951 3.2.2) for `lengths[0..<n]`, bit-reversed for LSB-first output.
-    func assignCodes(_ lengths: UnsafePointer<UInt8>, _ n: Int, into table: UnsafeMutablePointer<UInt32>) {
+    func assignCodes(_ lengths: UnsafePointer<UInt8>, _ n: Int, into table: UnsafeMutablePointer<UInt16>) {
         let counts = lengthCounts
         counts.initialize(repeating: 0, count: 17)
         for s in 0..<n { counts[Int(lengths[s])] += 1 }
@@ -253,7 +288,7 @@ final class Workspace {
             var c = nextCodes[length], reversed: UInt32 = 0
             nextCodes[length] += 1
             for _ in 0..<length { reversed = reversed << 1 | c & 1; c >>= 1 }
-            table[s] = reversed << 8 | UInt32(length)
+            table[s] = UInt16(reversed)
         }
     }
 
@@ -313,14 +348,12 @@ final class Workspace {
             writeStored(bytes, n, final: final, sink: &sink)
         } else if fixedBits <= dynamicBits {
             if !fixedReady {
-                let fixed = UnsafeMutablePointer<UInt8>.allocate(capacity: 288)
-                defer { fixed.deallocate() }
-                for s in 0..<288 { fixed[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8 }
-                assignCodes(fixed, 288, into: fixedCodes)
+                for s in 0..<288 { fixedLengths[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8 }
+                assignCodes(fixedLengths, 288, into: fixedCodes)
                 fixedReady = true
             }
             sink.write(finalBit | 1 << 1, 3)
-            writeLiterals(bytes, n, fixedCodes, maxLength: 9, sink: &sink)
+            writeLiterals(bytes, n, fixedCodes, fixedLengths, maxLength: 9, sink: &sink)
         } else {
             assignCodes(lengths, Workspace.literalCount, into: codes)
             assignCodes(codeLengthLengths, 19, into: codeLengthCodes)
@@ -333,29 +366,23 @@ final class Workspace {
             }
             for i in 0..<runCount {
                 let symbol = Int(runs[i] & 31), extra = UInt64(runs[i] >> 5)
-                let entry = codeLengthCodes[symbol]
-                sink.write(UInt64(entry >> 8), UInt64(entry & 0xff))
+                sink.write(UInt64(codeLengthCodes[symbol]), UInt64(codeLengthLengths[symbol]))
                 if symbol >= 16 { sink.write(extra, UInt64(Workspace.extraWidth(symbol))) }
             }
             var maxLength = 0
             for s in 0..<256 { maxLength = max(maxLength, Int(lengths[s])) }
-            writeLiterals(bytes, n, codes, maxLength: maxLength, sink: &sink)
+            writeLiterals(bytes, n, codes, lengths, maxLength: maxLength, sink: &sink)
         }
     }
 
     /// Codes every byte, then end-of-block. Four codes of at most 14 bits (or three of 15) fit beside the <= 7
-    /// pending bits, so the buffer is flushed once per four (three) bytes.
-    func writeLiterals(_ bytes: UnsafePointer<UInt8>, _ n: Int, _ table: UnsafePointer<UInt32>, maxLength: Int,
-                       sink: inout BitSink) {
+    /// pending bits, so the buffer is flushed once per four (three) bytes; the four codes are first joined into one
+    /// word so that only one shift depends on the running bit count.
+    func writeLiterals(_ bytes: UnsafePointer<UInt8>, _ n: Int, _ codes: UnsafePointer<UInt16>,
+                       _ lengths: UnsafePointer<UInt8>, maxLength: Int, sink: inout BitSink) {
         var bits = sink.bits, count = sink.count
         var out = sink.next
-        let raw = UnsafeRawPointer(bytes)
         var i = 0
-        @inline(__always) func pack(_ w: UInt64, _ shift: UInt64, into code: inout UInt64, _ width: inout UInt64) {
-            let entry = table[Int(truncatingIfNeeded: (w &>> shift) & 0xff)]
-            code |= UInt64(entry &>> 8) &<< width
-            width &+= UInt64(entry & 0xff)
-        }
         @inline(__always) func flush() {
             UnsafeMutableRawPointer(out).storeBytes(of: bits.littleEndian, as: UInt64.self)
             let whole = count & ~7
@@ -364,40 +391,39 @@ final class Workspace {
             count &= 7
         }
         if maxLength <= 14 {
-            while i &+ 8 <= n {
-                let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                var code: UInt64 = 0, width: UInt64 = 0
-                pack(w, 0, into: &code, &width); pack(w, 8, into: &code, &width)
-                pack(w, 16, into: &code, &width); pack(w, 24, into: &code, &width)
-                bits |= code &<< count; count &+= width
+            while i &+ 4 <= n {
+                let p = bytes + i
+                let a = Int(p[0]), b = Int(p[1]), c = Int(p[2]), d = Int(p[3])
+                let la = UInt64(lengths[a]), lab = la &+ UInt64(lengths[b])
+                let labc = lab &+ UInt64(lengths[c])
+                let code = UInt64(codes[a]) | UInt64(codes[b]) &<< la | UInt64(codes[c]) &<< lab
+                    | UInt64(codes[d]) &<< labc
+                bits |= code &<< count
+                count &+= labc &+ UInt64(lengths[d])
                 flush()
-                code = 0; width = 0
-                pack(w, 32, into: &code, &width); pack(w, 40, into: &code, &width)
-                pack(w, 48, into: &code, &width); pack(w, 56, into: &code, &width)
-                bits |= code &<< count; count &+= width
-                flush()
-                i &+= 8
+                i &+= 4
             }
         } else {
             while i &+ 3 <= n {
-                let w = UInt64(raw.load(fromByteOffset: i, as: UInt8.self))
-                    | UInt64(raw.load(fromByteOffset: i &+ 1, as: UInt8.self)) &<< 8
-                    | UInt64(raw.load(fromByteOffset: i &+ 2, as: UInt8.self)) &<< 16
-                var code: UInt64 = 0, width: UInt64 = 0
-                pack(w, 0, into: &code, &width); pack(w, 8, into: &code, &width); pack(w, 16, into: &code, &width)
-                bits |= code &<< count; count &+= width
+                let p = bytes + i
+                let a = Int(p[0]), b = Int(p[1]), c = Int(p[2])
+                let la = UInt64(lengths[a]), lab = la &+ UInt64(lengths[b])
+                let code = UInt64(codes[a]) | UInt64(codes[b]) &<< la | UInt64(codes[c]) &<< lab
+                bits |= code &<< count
+                count &+= lab &+ UInt64(lengths[c])
                 flush()
                 i &+= 3
             }
         }
         while i < n {
-            let entry = table[Int(bytes[i])]
-            bits |= UInt64(entry &>> 8) &<< count; count &+= UInt64(entry & 0xff)
+            let s = Int(bytes[i])
+            bits |= UInt64(codes[s]) &<< count
+            count &+= UInt64(lengths[s])
             flush()
             i &+= 1
         }
-        let end = table[256]
-        bits |= UInt64(end &>> 8) &<< count; count &+= UInt64(end & 0xff)
+        bits |= UInt64(codes[256]) &<< count
+        count &+= UInt64(lengths[256])
         flush()
         sink.bits = bits; sink.count = count; sink.next = out
     }
