@@ -285,10 +285,14 @@ final class Workspace {
         for s in 0..<n {
             let length = Int(lengths[s])
             guard length != 0 else { table[s] = 0; continue }
-            var c = nextCodes[length], reversed: UInt32 = 0
+            var r = UInt16(truncatingIfNeeded: nextCodes[length])
             nextCodes[length] += 1
-            for _ in 0..<length { reversed = reversed << 1 | c & 1; c >>= 1 }
-            table[s] = UInt16(reversed)
+            // Reverse all 16 bits (swap neighbours, pairs, nibbles, bytes), then drop the 16 - length low ones.
+            r = (r & 0x5555) << 1 | (r >> 1) & 0x5555
+            r = (r & 0x3333) << 2 | (r >> 2) & 0x3333
+            r = (r & 0x0f0f) << 4 | (r >> 4) & 0x0f0f
+            r = r << 8 | r >> 8
+            table[s] = r >> (16 - length)
         }
     }
 

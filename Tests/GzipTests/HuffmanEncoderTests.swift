@@ -281,3 +281,61 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         #expect(first == huffmanDeflate(Array(input[0..<(1 << 19)])))
     }
 }
+
+/// Throughput of HuffmanDeflate against zlib's Z_HUFFMAN_ONLY (raw deflate, level 6) on 16 blocks of 1 MiB of
+/// float32 exp(N(0,1)) from numpy, one core. Opt-in and meant for a release build:
+/// GZIP_BENCH=1 swift test -c release --filter HuffmanBenchmarks. Reports medians of 7 runs, by thread CPU time
+/// (the machine is shared: wall time counts other people's load) and by wall time.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["GZIP_BENCH"] != nil), .serialized)
+struct HuffmanBenchmarks {
+    static func clock(_ id: clockid_t) -> Double {
+        var t = timespec()
+        clock_gettime(id, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+    @Test func againstZlibHuffmanOn1MiBBlocks() throws {
+        let blocks = 16, blockSize = 1 << 20
+        let data = try numpyFloat32("np.exp(rng.standard_normal(n, dtype=np.float32))", count: blocks * blockSize / 4)
+        var scratch = [UInt8](repeating: 0, count: 2 * blockSize)
+        func zlibHuffman(_ block: UnsafeRawBufferPointer) throws -> Int {
+            let stream = ZStream(deflateLevel: 6, strategy: .huffman, windowBits: -15)
+            let z = stream.pointer
+            return try scratch.withUnsafeMutableBytes { out in
+                z.pointee.next_in = UnsafeMutablePointer(mutating: block.baseAddress!.assumingMemoryBound(to: Bytef.self))
+                z.pointee.avail_in = UInt32(block.count)
+                z.pointee.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                z.pointee.avail_out = UInt32(out.count)
+                let status = try mapZlibReturn(deflate(z, Z_FINISH), z, .deflate)
+                #expect(status == .streamEnd)
+                return Int(z.pointee.total_out)
+            }
+        }
+        func ours(_ block: UnsafeRawBufferPointer) -> Int {
+            scratch.withUnsafeMutableBytes { HuffmanDeflate.compress(block, into: $0) }
+        }
+        var cpu: [String: [Double]] = [:], wall: [String: [Double]] = [:], sizes: [String: Int] = [:]
+        try data.withUnsafeBytes { all in
+            for _ in 0..<7 {
+                for (name, encode) in [("zlib", { try zlibHuffman($0) }), ("ours", { ours($0) })]
+                    as [(String, (UnsafeRawBufferPointer) throws -> Int)] {
+                    let cpuStart = Self.clock(CLOCK_THREAD_CPUTIME_ID), wallStart = Self.clock(CLOCK_MONOTONIC)
+                    var total = 0
+                    for block in 0..<blocks {
+                        total += try encode(UnsafeRawBufferPointer(rebasing: all[(block * blockSize)..<((block + 1) * blockSize)]))
+                    }
+                    cpu[name, default: []].append(Double(data.count) / (Self.clock(CLOCK_THREAD_CPUTIME_ID) - cpuStart) / 1e6)
+                    wall[name, default: []].append(Double(data.count) / (Self.clock(CLOCK_MONOTONIC) - wallStart) / 1e6)
+                    sizes[name] = total
+                }
+            }
+        }
+        for name in ["zlib", "ours"] {
+            print(String(format: "%@ huffman-only on 16 x 1 MiB float32 exp(N(0,1)): median %.0f MB/s CPU time, %.0f MB/s wall; %d bytes",
+                         name, Self.median(cpu[name]!), Self.median(wall[name]!), sizes[name]!))
+        }
+        #expect(sizes["ours"]! * 1000 <= sizes["zlib"]! * 1001)
+    }
+}
