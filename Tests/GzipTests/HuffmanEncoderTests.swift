@@ -194,6 +194,9 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         ("1-byte blocks", mixedBytes(count: 37, seed: 9), 1),
         ("random, 200 KiB blocks", randomBytes(300_000, seed: 10), 200 << 10),
         ("float32 exp(N(0,1))", floatData, HuffmanDeflate.defaultBlockSize),
+        // Stored, dynamic and 1-bit blocks in turn: each block's counts are taken while the one before is written.
+        ("random, mixed, constant", randomBytes(70_000, seed: 12) + mixedBytes(count: 100_003, seed: 13)
+            + [UInt8](repeating: 9, count: 70_000) + randomBytes(3, seed: 14), HuffmanDeflate.defaultBlockSize),
     ]
 
     /// Every case inflates back through zlib in process, and through python's zlib after an independent parse
