@@ -1,28 +1,31 @@
 // Gzip: a Huffman-only raw deflate encoder (RFC 1951), for data where LZ77 finds nothing (float tensors).
-// zlib's Z_HUFFMAN_ONLY tallies each byte through its LZ77 machinery and runs at ~140 MB/s; this encoder only counts
-// bytes (4 sub-histograms so that repeated bytes do not serialise on one counter), builds a length-limited canonical
-// code per block (Moffat-Katajainen lengths, then a Kraft-sum repair as zlib and miniz do) and writes codes through a
-// 64-bit bit buffer flushed with unaligned 8-byte stores. Relies on nothing but the standard library; the output is
-// checked against zlib's inflate in the tests.
+// zlib's Z_HUFFMAN_ONLY tallies each byte through its LZ77 machinery (~70-150 MB/s here); this encoder counts bytes
+// (4 sub-histograms so that repeated bytes do not serialise on one counter), builds a length-limited canonical code
+// per block (Moffat-Katajainen lengths, then a Kraft-sum repair as zlib and miniz do) and writes codes through a
+// 64-bit bit buffer flushed with unaligned 8-byte stores, counting the next region's bytes in the same loop.
+// Relies on nothing but the standard library; the output is checked against zlib's inflate in the tests.
 //
-// Each deflate block is written in whichever form is smallest, as zlib's _tr_flush_block decides: dynamic Huffman
-// (the usual case), fixed Huffman (tiny blocks) or stored (incompressible data). The dynamic header follows zlib's
-// habits: code lengths limited to 15 (literal/length) and 7 (code-length code), code lengths run-length coded with
-// symbols 16/17/18, every tree has at least two codes, and two distance codes of length 1 are declared though no
-// distance is ever used (old inflaters reject a block without any).
+// Input is taken in regions of `blockSize` bytes (64 KiB: the smallest output on float32 exp(N(0,1)) among 8 KiB to
+// 1 MiB), each counted in 4 chunks; a chunk whose statistics differ from the block before it (entropy bound against
+// header cost) starts a new block, so non-stationary data adapts like zlib's 16 KiB blocks while stationary data
+// pays a quarter of zlib's headers. Each block is written in whichever form is smallest, as zlib's _tr_flush_block
+// decides: dynamic Huffman (the usual case), fixed Huffman (tiny blocks) or stored (incompressible data). The dynamic
+// header follows zlib's habits: code lengths limited to 15 (literal/length) and 7 (code-length code), code lengths
+// run-length coded with symbols 16/17/18, every tree has at least two codes, and two distance codes of length 1 are
+// declared though no distance is ever used (old inflaters reject a block without any).
 
-/// Huffman-only raw deflate: literals and end-of-block only, one block per `blockSize` input bytes, the last marked
-/// final, the stream ending on a byte boundary. About 4x zlib's Z_HUFFMAN_ONLY throughput, and smaller output on
-/// stationary data (fewer block headers).
+/// Huffman-only raw deflate: literals and end-of-block only, 1 to 4 blocks per `blockSize` input bytes, the last
+/// marked final, the stream ending on a byte boundary. ~10x zlib's Z_HUFFMAN_ONLY throughput here, and slightly
+/// smaller output on float data (fewer block headers).
 public enum HuffmanDeflate {
-    /// Input bytes per deflate block. Measured on 1 MiB of float32 exp(N(0,1)): see HuffmanEncoderTests' benchmark.
+    /// Input bytes per region: one deflate block, or (from 16 KiB up) up to 4 where the statistics change.
     public static let defaultBlockSize = 1 << 16
 
     /// Room that `compress` needs in its output for `inputCount` bytes (worst case: every block stored), including
     /// 8 bytes of slack for the encoder's whole-word stores.
     public static func maxCompressedByteCount(inputCount: Int, blockSize: Int = defaultBlockSize) -> Int {
         precondition(inputCount >= 0 && blockSize > 0, "negative input count or non-positive block size")
-        let blocks = max(1, (inputCount + blockSize - 1) / blockSize)
+        let blocks = Workspace.maxChunks * max(1, (inputCount + blockSize - 1) / blockSize)   // 1-4 per region
         // Each block costs at most its bytes + 5 per stored chunk of <= 65535 bytes + 2 bytes of header/padding bits.
         let chunks = inputCount / 65_535 + blocks
         return inputCount + 5 * chunks + 2 * blocks + 2 + 8
@@ -48,15 +51,16 @@ public enum HuffmanDeflate {
         }
         let work = Workspace()
         defer { work.release() }
-        // Each block is counted while the one before it is written (see writeLiterals); the first on its own.
+        // The input is cut into regions of blockSize bytes, each counted in up to 4 chunks while the region before
+        // it is written (see writeLiterals); the first on its own. A region becomes 1 to 4 deflate blocks.
+        work.chunkSize = blockSize >= 4 * 4096 ? (blockSize + 3) / 4 : blockSize
         var offset = 0, count = min(blockSize, input.count)
-        work.clearHistogram()
-        work.countRange(base, 0, count)
-        work.takeFrequencies()
+        work.clearHistograms()
+        work.countChunks(base, 0, count)
         while offset < input.count {
             let nextOffset = offset + count
             let nextCount = min(blockSize, input.count - nextOffset)
-            work.encodeBlock(base + offset, count: count, next: base + nextOffset, nextCount: nextCount, sink: &sink)
+            work.encodeRegion(base + offset, count: count, next: base + nextOffset, nextCount: nextCount, sink: &sink)
             offset = nextOffset
             count = nextCount
         }
@@ -112,8 +116,13 @@ final class Workspace {
     /// Extra bits after code-length symbols 16 (repeat 3-6), 17 (3-10 zeros), 18 (11-138 zeros).
     static func extraWidth(_ symbol: Int) -> Int { symbol < 16 ? 0 : symbol == 16 ? 2 : symbol == 17 ? 3 : 7 }
 
-    static let subHistograms = 4
-    let histogram = UnsafeMutablePointer<UInt32>.allocate(capacity: subHistograms * 256)
+    static let subHistograms = 4, maxChunks = 4
+    /// Per chunk of a region, `subHistograms` tables of 256 counts.
+    let histogram = UnsafeMutablePointer<UInt32>.allocate(capacity: maxChunks * subHistograms * 256)
+    /// Per chunk of the region being written: its byte counts.
+    let chunkFrequencies = UnsafeMutablePointer<UInt32>.allocate(capacity: maxChunks * 256)
+    let merged = UnsafeMutablePointer<UInt32>.allocate(capacity: 256)
+    var chunkSize = 1
     let frequencies = UnsafeMutablePointer<UInt32>.allocate(capacity: 288)
     let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: 288 + 2)   // literal lengths, then 2 distance
     /// Per symbol: the code bit-reversed, ready to put LSB first; its length is in the matching lengths table.
@@ -136,20 +145,35 @@ final class Workspace {
     let nextCodes = UnsafeMutablePointer<UInt32>.allocate(capacity: 17)
 
     func release() {
-        histogram.deallocate(); frequencies.deallocate(); lengths.deallocate(); codes.deallocate()
+        histogram.deallocate(); chunkFrequencies.deallocate(); merged.deallocate(); frequencies.deallocate(); lengths.deallocate(); codes.deallocate()
         fixedCodes.deallocate(); fixedLengths.deallocate(); sortBuffer.deallocate(); digitCounts.deallocate()
         keys.deallocate(); depths.deallocate(); runs.deallocate()
         codeLengthFrequencies.deallocate(); codeLengthLengths.deallocate(); codeLengthCodes.deallocate()
         lengthCounts.deallocate(); nextCodes.deallocate()
     }
 
-    func clearHistogram() {
-        histogram.initialize(repeating: 0, count: Workspace.subHistograms * 256)
+    func clearHistograms() {
+        histogram.initialize(repeating: 0, count: Workspace.maxChunks * Workspace.subHistograms * 256)
     }
 
-    /// Adds `bytes[from..<to]` to the sub-histograms.
-    func countRange(_ bytes: UnsafePointer<UInt8>, _ from: Int, _ to: Int) {
-        let h = histogram
+    /// The sub-histograms of chunk `chunk`.
+    @inline(__always) func histogram(_ chunk: Int) -> UnsafeMutablePointer<UInt32> {
+        histogram + chunk * Workspace.subHistograms * 256
+    }
+
+    /// Counts `bytes[from..<to]` (a region's offsets) into the sub-histograms of the chunks they fall in.
+    func countChunks(_ bytes: UnsafePointer<UInt8>, _ from: Int, _ to: Int) {
+        var start = from
+        while start < to {
+            let chunk = start / chunkSize
+            let end = min(to, (chunk + 1) * chunkSize)
+            countRange(bytes, start, end, into: histogram(chunk))
+            start = end
+        }
+    }
+
+    /// Adds `bytes[from..<to]` to the sub-histograms at `h`.
+    func countRange(_ bytes: UnsafePointer<UInt8>, _ from: Int, _ to: Int, into h: UnsafeMutablePointer<UInt32>) {
         var i = from
         // Consecutive bytes go to different sub-tables, so a run of equal bytes does not make each increment wait
         // for the store of the one before it. (Byte loads, word loads and 8 sub-tables all measured within noise.)
@@ -171,15 +195,75 @@ final class Workspace {
         }
     }
 
-    /// Sums the sub-histograms into `frequencies[0..<256]` and sets end-of-block's count to 1.
-    func takeFrequencies() {
-        let h = histogram
-        for s in 0..<256 {
-            var sum: UInt32 = 0
-            for t in 0..<Workspace.subHistograms { sum &+= h[t &* 256 &+ s] }
-            frequencies[s] = sum
+    /// log2(1 + m / 256) for the 8 bits after a count's leading one.
+    /// (ln y = 2 atanh((y - 1) / (y + 1)), a series that converges fast for y in [1, 2); no Foundation needed.)
+    static let log2Mantissa: [Float] = (0..<256).map { m in
+        let y = 1 + Double(m) / 256, z = (y - 1) / (y + 1)
+        var term = z, sum = 0.0
+        for k in stride(from: 1, through: 41, by: 2) {
+            sum += term / Double(k)
+            term *= z * z
         }
-        frequencies[256] = 1
+        return Float(2 * sum / 0.693_147_180_559_945_3)
+    }
+
+    /// Entropy bound in bits of coding `f[0..<256]` with its own code: sum f * log2(total / f), with log2 read from
+    /// a table (error < 0.006 bits per count, far below what the split decision needs).
+    func entropyBits(_ f: UnsafePointer<UInt32>, _ table: UnsafePointer<Float>) -> Float {
+        @inline(__always) func log2(_ x: UInt32) -> Float {
+            let zeros = x.leadingZeroBitCount
+            let mantissa = Int(truncatingIfNeeded: (x &<< UInt32(zeros)) &>> 23) & 0xff
+            return Float(31 &- zeros) + table[mantissa]
+        }
+        var total: UInt32 = 0, sum: Float = 0
+        for s in 0..<256 where f[s] != 0 {
+            total &+= f[s]
+            sum += Float(f[s]) * log2(f[s])
+        }
+        return total == 0 ? 0 : Float(total) * log2(total) - sum
+    }
+
+    /// Writes one region: cuts it into blocks of whole chunks (a chunk joins the block before it unless the entropy
+    /// bound says a block of its own saves more than a header costs), writes each, and counts the next region.
+    func encodeRegion(_ bytes: UnsafePointer<UInt8>, count n: Int, next: UnsafePointer<UInt8>, nextCount: Int,
+                      sink: inout BitSink) {
+        let chunks = (n + chunkSize - 1) / chunkSize
+        for c in 0..<chunks {
+            let h = histogram(c), f = chunkFrequencies + c * 256
+            for s in 0..<256 {
+                var sum: UInt32 = 0
+                for t in 0..<Workspace.subHistograms { sum &+= h[t &* 256 &+ s] }
+                f[s] = sum
+            }
+        }
+        clearHistograms()
+        Workspace.log2Mantissa.withUnsafeBufferPointer { table in
+            var first = 0
+            while first < chunks {
+                frequencies.update(from: chunkFrequencies + first * 256, count: 256)
+                var end = first + 1
+                var bits = end < chunks ? entropyBits(frequencies, table.baseAddress!) : 0
+                while end < chunks {
+                    let f = chunkFrequencies + end * 256
+                    var distinct = 0
+                    for s in 0..<256 {
+                        merged[s] = frequencies[s] &+ f[s]
+                        distinct &+= f[s] != 0 ? 1 : 0
+                    }
+                    let mergedBits = entropyBits(merged, table.baseAddress!)
+                    let ownBits = entropyBits(f, table.baseAddress!)
+                    // What a block of its own would add: the fixed header fields and ~4 bits per coded length.
+                    guard mergedBits <= bits + ownBits + Float(60 + 4 * distinct) else { break }
+                    frequencies.update(from: merged, count: 256)
+                    bits = mergedBits
+                    end += 1
+                }
+                frequencies[256] = 1
+                encodeBlock(bytes, from: first * chunkSize, to: min(end * chunkSize, n), final: nextCount == 0 && end == chunks,
+                            next: next, nextCount: nextCount, sink: &sink)
+                first = end
+            }
+        }
     }
 
     /// Optimal code lengths for `frequencies[0..<n]` (zero frequency: length 0) limited to `limit` bits, into
@@ -339,11 +423,11 @@ final class Workspace {
         }
     }
 
-    /// Writes one block whose byte counts are in `frequencies`, and leaves the counts of the next `nextCount` bytes
-    /// (the next block; none after the final one) there in their place.
-    func encodeBlock(_ bytes: UnsafePointer<UInt8>, count n: Int, next: UnsafePointer<UInt8>, nextCount: Int,
-                     sink: inout BitSink) {
-        let final = nextCount == 0
+    /// Writes `region[from..<to]` (whole chunks) as one block whose byte counts are in `frequencies`, in the
+    /// smallest of the three forms, and counts the next region's bytes at the same offsets.
+    func encodeBlock(_ region: UnsafePointer<UInt8>, from: Int, to: Int, final: Bool, next: UnsafePointer<UInt8>,
+                     nextCount: Int, sink: inout BitSink) {
+        let bytes = region + from, n = to - from
         buildLengths(frequencies, Workspace.literalCount, limit: 15, into: lengths)
         lengths[257] = 1
         lengths[258] = 1
@@ -365,23 +449,22 @@ final class Workspace {
         // Stored: 3 header bits and padding to a byte, LEN and NLEN, the bytes; a further 5 bytes per 65535.
         let storedBits = (Int(sink.count) + 3 + 7) / 8 * 8 - Int(sink.count) + 32 + 8 * n + 40 * ((n - 1) / 65_535)
         let finalBit: UInt64 = final ? 1 : 0
-        clearHistogram()
-        var counted = 0
-        defer {
-            countRange(next, counted, nextCount)
-            if !final { takeFrequencies() }
-        }
         if storedBits < min(dynamicBits, fixedBits) {
             writeStored(bytes, n, final: final, sink: &sink)
-        } else if fixedBits <= dynamicBits {
+            countChunks(next, from, min(to, nextCount))
+            return
+        }
+        let blockCodes: UnsafePointer<UInt16>, blockLengths: UnsafePointer<UInt8>
+        var maxLength = 9
+        if fixedBits <= dynamicBits {
             if !fixedReady {
                 for s in 0..<288 { fixedLengths[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8 }
                 assignCodes(fixedLengths, 288, into: fixedCodes)
                 fixedReady = true
             }
             sink.write(finalBit | 1 << 1, 3)
-            counted = writeLiterals(bytes, n, fixedCodes, fixedLengths, maxLength: 9, next: next, nextCount: nextCount,
-                                    sink: &sink)
+            blockCodes = UnsafePointer(fixedCodes)
+            blockLengths = UnsafePointer(fixedLengths)
         } else {
             assignCodes(lengths, Workspace.literalCount, into: codes)
             assignCodes(codeLengthLengths, 19, into: codeLengthCodes)
@@ -397,24 +480,37 @@ final class Workspace {
                 sink.write(UInt64(codeLengthCodes[symbol]), UInt64(codeLengthLengths[symbol]))
                 if symbol >= 16 { sink.write(extra, UInt64(Workspace.extraWidth(symbol))) }
             }
-            var maxLength = 0
+            maxLength = 0
             for s in 0..<256 { maxLength = max(maxLength, Int(lengths[s])) }
-            counted = writeLiterals(bytes, n, codes, lengths, maxLength: maxLength, next: next, nextCount: nextCount,
-                                    sink: &sink)
+            blockCodes = UnsafePointer(codes)
+            blockLengths = UnsafePointer(lengths)
         }
+        // Chunk by chunk, so that the next region's bytes are counted into the matching chunk's histogram.
+        var start = from
+        while start < to {
+            let chunk = start / chunkSize
+            let end = min(to, (chunk + 1) * chunkSize)
+            let nextEnd = min(end, nextCount)
+            let counted = writeLiterals(region + start, end - start, blockCodes, blockLengths, maxLength: maxLength,
+                                        next: next + start, nextCount: max(0, nextEnd - start), into: histogram(chunk),
+                                        sink: &sink)
+            if start + counted < nextEnd { countRange(next, start + counted, nextEnd, into: histogram(chunk)) }
+            start = end
+        }
+        sink.put(UInt64(blockCodes[256]), UInt64(blockLengths[256]))
+        sink.flush()
     }
 
-    /// Codes every byte, then end-of-block. Four codes of at most 14 bits (or three of 15) fit beside the <= 7
+    /// Codes every byte (not end-of-block). Four codes of at most 14 bits (or three of 15) fit beside the <= 7
     /// pending bits, so the buffer is flushed once per four (three) bytes; the four codes are first joined into one
     /// word so that only one shift depends on the running bit count. In the same loop it counts the next block's
     /// bytes at the same offsets (returns how many): the two chains of work overlap, 26% faster than two passes.
     func writeLiterals(_ bytes: UnsafePointer<UInt8>, _ n: Int, _ codes: UnsafePointer<UInt16>,
                        _ lengths: UnsafePointer<UInt8>, maxLength: Int, next: UnsafePointer<UInt8>, nextCount: Int,
-                       sink: inout BitSink) -> Int {
+                       into h: UnsafeMutablePointer<UInt32>, sink: inout BitSink) -> Int {
         var bits = sink.bits, count = sink.count
         var out = sink.next
         var i = 0, counted = 0
-        let h = histogram
         @inline(__always) func flush() {
             UnsafeMutableRawPointer(out).storeBytes(of: bits.littleEndian, as: UInt64.self)
             let whole = count & ~7
@@ -472,9 +568,6 @@ final class Workspace {
             flush()
             i &+= 1
         }
-        bits |= UInt64(codes[256]) &<< count
-        count &+= UInt64(lengths[256])
-        flush()
         sink.bits = bits; sink.count = count; sink.next = out
         return counted
     }

@@ -246,6 +246,17 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         #expect(stream.count < 80_000 / 8 + 40)
     }
 
+    /// A 64 KiB block whose halves differ (random, then one byte value) is cut at a chunk boundary: a stored block
+    /// for the random half, a 1-bit dynamic block for the rest; far smaller than one block for both.
+    @Test func blockIsSplitWhereStatisticsChange() throws {
+        let input = randomBytes(32_768, seed: 15) + [UInt8](repeating: 5, count: 32_768)
+        let stream = huffmanDeflate(input)
+        let report = try pythonReport(stream, input: input)
+        #expect(report.types == [0, 2] && report.zlibEqual)
+        #expect(stream.count < 32_768 + 32_768 / 8 + 100)
+        #expect(stream.count <= (try zlibSizes(input)).huffman)
+    }
+
     /// Incompressible data goes out as stored blocks, no larger than zlib's choice.
     @Test func randomDataIsStored() throws {
         let input = randomBytes(200_000, seed: 11)
