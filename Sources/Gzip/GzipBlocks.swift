@@ -1,6 +1,7 @@
 // Gzip: npyexp's block format, complete gzip members that announce their own sizes so that a reader can
 // split a file without inflating it and then inflate the members on all cores. Relies on zlib's raw deflate and
-// raw inflate (windowBits -15) and its crc32; the gzip header and trailer are written and parsed here.
+// raw inflate (windowBits -15) and its crc32, and on HuffmanDeflate for the Huffman-only strategy; the gzip header
+// and trailer are written and parsed here.
 //
 // Member layout (all integers little-endian), 24 header bytes + deflate body + 8 trailer bytes:
 //   1f 8b 08 04 | mtime 00000000 | XFL 00 | OS ff | XLEN 12 | 'N' 'X' | LEN 8 | u32 member size | u32 raw size
@@ -28,28 +29,37 @@ public enum GzipBlocks {
     private static let flagText: UInt8 = 1, flagHeaderCRC: UInt8 = 2, flagExtra: UInt8 = 4
     private static let flagName: UInt8 = 8, flagComment: UInt8 = 16, flagsReserved: UInt8 = 0xe0
 
-    /// Appends one complete member for `input` to `output`. Thread-safe (own z_stream per call).
+    /// Appends one complete member for `input` to `output`. Thread-safe (own z_stream per call). Strategy `.huffman`
+    /// at levels 1...9 uses HuffmanDeflate rather than zlib (same format, ~4x faster); level 0 is zlib's stored.
     /// An empty `input` gives a valid 34-byte member, usable as an end-of-file marker.
     /// `input.count` over UInt32.max traps; a member that would exceed it throws `.compressionFailed`.
     public static func compressMember(_ input: UnsafeRawBufferPointer, level: Int, strategy: DeflateStrategy,
                                       into output: inout [UInt8]) throws {
         precondition(input.count <= Int(UInt32.max), "block of \(input.count) bytes exceeds the 32-bit size field")
-        let stream = ZStream(deflateLevel: level, strategy: strategy, windowBits: -15)
-        let z = stream.pointer
-        let bound = Int(deflateBound(z, uLong(input.count)))
+        // Huffman-only goes to our own encoder (4x zlib's speed); level 0 means stored in zlib, so it stays there.
+        let ownHuffman = strategy == .huffman && level != 0
+        let stream = ownHuffman ? nil : ZStream(deflateLevel: level, strategy: strategy, windowBits: -15)
+        let bound = stream.map { Int(deflateBound($0.pointer, uLong(input.count))) }
+            ?? HuffmanDeflate.maxCompressedByteCount(inputCount: input.count)
         // The member is built in a scratch buffer big enough for the worst case, so one deflate(Z_FINISH) ends it,
         // then appended with one memcpy. (Zero-filling `output` and trimming it was 20x slower in debug builds.)
         let member = UnsafeMutableRawBufferPointer.allocate(
             byteCount: headerByteCount + bound + trailerByteCount, alignment: 64)
         defer { member.deallocate() }
         let base = member.baseAddress!
-        z.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
-        z.pointee.avail_in = UInt32(input.count)
-        z.pointee.next_out = (base + headerByteCount).assumingMemoryBound(to: Bytef.self)
-        z.pointee.avail_out = UInt32(bound)
-        let status = try mapZlibReturn(deflate(z, Z_FINISH), z, .deflate)
-        precondition(status == .streamEnd, "deflate(Z_FINISH) did not finish within deflateBound")
-        let bodyCount = Int(z.pointee.total_out)
+        let bodyCount: Int
+        if let stream {
+            let z = stream.pointer
+            z.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
+            z.pointee.avail_in = UInt32(input.count)
+            z.pointee.next_out = (base + headerByteCount).assumingMemoryBound(to: Bytef.self)
+            z.pointee.avail_out = UInt32(bound)
+            let status = try mapZlibReturn(deflate(z, Z_FINISH), z, .deflate)
+            precondition(status == .streamEnd, "deflate(Z_FINISH) did not finish within deflateBound")
+            bodyCount = Int(z.pointee.total_out)
+        } else {
+            bodyCount = HuffmanDeflate.compress(input, into: UnsafeMutableRawBufferPointer(rebasing: member[headerByteCount...]))
+        }
         let memberCount = headerByteCount + bodyCount + trailerByteCount
         guard memberCount <= maxMemberByteCount else {
             throw GzipError(.compressionFailed, detail: "member of \(memberCount) bytes exceeds the 32-bit size field")
@@ -152,12 +162,20 @@ public enum GzipBlocks {
         return .default
     }
 
-    /// Raw-deflate size of `sample` under each strategy at `level` (what chooseStrategy compares).
+    /// Raw-deflate size of `sample` under each strategy at `level` (what chooseStrategy compares); for `.huffman`
+    /// (level 1...9) the size from HuffmanDeflate, which compressMember uses for that strategy.
     public static func strategySizes(sample: UnsafeRawBufferPointer, level: Int) -> [(strategy: DeflateStrategy, size: Int)] {
         precondition(sample.count <= Int(UInt32.max), "sample too large")
         var scratch: UnsafeMutableRawBufferPointer?
         defer { scratch?.deallocate() }
         return DeflateStrategy.allCases.map { strategy in
+            if strategy == .huffman && level != 0 {
+                // What compressMember will write for .huffman: our encoder's size, not zlib's.
+                let room = HuffmanDeflate.maxCompressedByteCount(inputCount: sample.count)
+                let own = UnsafeMutableRawBufferPointer.allocate(byteCount: room, alignment: 64)
+                defer { own.deallocate() }
+                return (strategy, HuffmanDeflate.compress(sample, into: own))
+            }
             let stream = ZStream(deflateLevel: level, strategy: strategy, windowBits: -15)
             let z = stream.pointer
             let bound = Int(deflateBound(z, uLong(sample.count)))
