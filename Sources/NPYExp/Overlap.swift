@@ -97,9 +97,8 @@ final class ChunkPipe: @unchecked Sendable {
 struct PipeCancelled: Error {}
 
 extension InputReader {
-    /// Like `run`, but reading and inflating happen on another thread, `depth` chunks ahead of `consumer`.
-    func runOverlapped(depth: Int, chunkBytes: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let pipe = ChunkPipe(depth: depth, chunkBytes: chunkBytes)
+    /// Starts reading and inflating on another thread into `pipe`; `done` is signalled when that thread is finished.
+    func startProducing(into pipe: ChunkPipe) -> DispatchSemaphore {
         let done = DispatchSemaphore(value: 0)
         let reader = UncheckedBox(self)
         DispatchQueue.global().async {
@@ -132,6 +131,13 @@ extension InputReader {
             }
             done.signal()
         }
+        return done
+    }
+
+    /// Like `run`, but reading and inflating happen on another thread, `depth` chunks ahead of `consumer`.
+    func runOverlapped(depth: Int, chunkBytes: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let pipe = ChunkPipe(depth: depth, chunkBytes: chunkBytes)
+        let done = startProducing(into: pipe)
         defer { done.wait() }
         do {
             while let (slot, bytes) = try pipe.next() {
@@ -142,6 +148,70 @@ extension InputReader {
             pipe.cancel()
             throw error
         }
+    }
+}
+
+/// Pull-style reading of a decompressed input: the reader runs ahead on its own thread; `read` copies out exactly
+/// the bytes asked for. Used where two inputs must advance in lockstep (backward: result and gradient).
+final class PullStream {
+    private let pipe: ChunkPipe
+    private let done: DispatchSemaphore
+    private var current: (slot: Int, bytes: UnsafeRawBufferPointer)?
+    private var offset = 0
+    private var ended = false
+    private var stopped = false
+
+    init(_ reader: InputReader, depth: Int = 2, chunkBytes: Int = 4 << 20) {
+        pipe = ChunkPipe(depth: depth, chunkBytes: chunkBytes)
+        done = reader.startProducing(into: pipe)
+    }
+
+    deinit { stop() }
+
+    /// Copies up to `count` bytes into `destination`; fewer only at the end of the input.
+    func read(into destination: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        var copied = 0
+        while copied < count {
+            if current == nil {
+                if ended { break }
+                do {
+                    guard let next = try pipe.next() else {
+                        ended = true
+                        break
+                    }
+                    current = next
+                    offset = 0
+                } catch {
+                    ended = true
+                    throw error
+                }
+            }
+            let chunk = current!
+            let take = min(count - copied, chunk.bytes.count - offset)
+            (destination + copied).copyMemory(from: chunk.bytes.baseAddress! + offset, byteCount: take)
+            copied += take
+            offset += take
+            if offset == chunk.bytes.count {
+                pipe.release(slot: chunk.slot)
+                current = nil
+            }
+        }
+        return copied
+    }
+
+    /// Stops the producer (if still running) and waits for its thread.
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
+        if let c = current { pipe.release(slot: c.slot) }
+        current = nil
+        pipe.cancel()
+        // Drain so a producer blocked on a full pipe can see the cancellation; once the end was seen, the
+        // producer has finished and nothing more will come.
+        if !ended {
+            while let next = try? pipe.next() { pipe.release(slot: next.slot) }
+        }
+        done.wait()
     }
 }
 

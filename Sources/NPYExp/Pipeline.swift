@@ -102,7 +102,7 @@ public final class ExpPipeline: Sendable {
     }
 
     /// The output path for an input whose container is `container`.
-    public func outputPath(for item: InputItem, inputContainer container: Container) -> String {
+    public func outputPath(for item: InputItem, inputContainer container: Container, suffix: String = "exp") -> String {
         let gzip = outputIsGzip(container)
         let name = PathTools.split(item.relativePath).1
         let stem = Self.stem(name)
@@ -113,7 +113,7 @@ public final class ExpPipeline: Sendable {
             return PathTools.join(PathTools.join(dir, relDir == "." ? "" : relDir), fileName)
         }
         let (dir, _) = PathTools.split(item.path)
-        return PathTools.join(dir, stem + (gzip ? ".exp.npy.gz" : ".exp.npy"))
+        return PathTools.join(dir, stem + (gzip ? ".\(suffix).npy.gz" : ".\(suffix).npy"))
     }
 
     func outputIsGzip(_ input: Container) -> Bool {
@@ -308,7 +308,7 @@ public final class ExpPipeline: Sendable {
     }
 
     /// An output must never replace its own input.
-    private func refuseOverwritingInput(_ input: String, _ output: String) throws {
+    func refuseOverwritingInput(_ input: String, _ output: String) throws {
         guard let a = PathTools.realPath(input) else { return }
         let (dir, name) = PathTools.split(output)
         if let d = PathTools.realPath(dir), PathTools.join(d, name) == a {

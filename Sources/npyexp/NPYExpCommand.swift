@@ -26,7 +26,7 @@ struct NPYExpCommand: ParsableCommand {
             74 an output could not be written, 128+N killed by signal N.
             """,
         version: version,
-        subcommands: [Exp.self, Verify.self, Inspect.self],
+        subcommands: [Exp.self, Backward.self, Verify.self, Inspect.self],
         defaultSubcommand: Exp.self
     )
 }
