@@ -62,18 +62,12 @@ extension ExpPipeline {
             }
             try refuseOverwritingInput(pair.grad.path, out)
             try refuseOverwritingInput(pair.result.path, out)
-            try PathTools.makeDirectories(PathTools.split(out).0)
-            let f = try AtomicFile(finalPath: out)
+            let f = try createOutput(out)
             atomic = f
             destination = OutputDestination(file: f)
         }
         do {
-            let payload: PayloadSink =
-                gzip
-                ? BlockGzipPayload(
-                    destination, level: configuration.level, strategy: configuration.strategy,
-                    blockSize: configuration.blockSize, jobs: configuration.jobs)
-                : PlainPayload(destination)
+            let payload = makePayload(destination, gzip: gzip)
             let header = NPYHeader(dtype: type.dtype, fortranOrder: resultHeader.fortranOrder, shape: resultHeader.shape)
             try header.encoded().withUnsafeBytes { try payload.write($0) }
             try multiply(

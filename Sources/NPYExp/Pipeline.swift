@@ -183,18 +183,12 @@ public final class ExpPipeline: Sendable {
                 report.outputSHA256 = digest
                 return
             }
-            try PathTools.makeDirectories(PathTools.split(out).0)
-            let f = try AtomicFile(finalPath: out)
+            let f = try createOutput(out)
             atomic = f
             destination = OutputDestination(file: f)
         }
         do {
-            let payload: PayloadSink =
-                gzip
-                ? BlockGzipPayload(
-                    destination, level: configuration.level, strategy: configuration.strategy,
-                    blockSize: configuration.blockSize, jobs: configuration.jobs)
-                : PlainPayload(destination)
+            let payload = makePayload(destination, gzip: gzip)
             let transform = ExpTransform(
                 requested: configuration.outputType, jobs: configuration.jobs,
                 chunkBytes: configuration.chunkBytes, sink: payload)
@@ -250,6 +244,21 @@ public final class ExpPipeline: Sendable {
             atomic?.abandon()
             throw Self.describe(error, path: item.path)
         }
+    }
+
+    /// The encoder for an output: block-framed gzip deflated on all cores, or plain bytes.
+    func makePayload(_ destination: OutputDestination, gzip: Bool) -> PayloadSink {
+        gzip
+            ? BlockGzipPayload(
+                destination, level: configuration.level, strategy: configuration.strategy,
+                blockSize: configuration.blockSize, jobs: configuration.jobs)
+            : PlainPayload(destination)
+    }
+
+    /// The temporary file for `path`, its directories created as needed.
+    func createOutput(_ path: String) throws -> AtomicFile {
+        try PathTools.makeDirectories(PathTools.split(path).0)
+        return try AtomicFile(finalPath: path)
     }
 
     /// The options that shape an output's bytes; an output made with other options is redone.
