@@ -1,19 +1,29 @@
-// exp-bench: throughput of the exp kernels (Gelem/s) per dtype and per available code path, on one thread and on
-// all cores (DispatchQueue.concurrentPerform over slices), next to numpy's np.exp on the same data in the same run
-// (python3 subprocess, best and median of several runs) when python3 + numpy exist. 64 MiB in-memory arrays.
-// A benchmark, not a test: numbers depend on the machine and its load.
+// exp-bench: throughput of the exp kernels (Gelem/s) per dtype and per available code path, next to numpy's np.exp
+// on the same data in the same run (python3 subprocess, best and median of several runs) when python3 + numpy exist.
+//   exp-bench [float32|float64|float16|complex64|complex128 ...]   (default: all)
+// For each path: streaming over 64 MiB in-memory arrays (the brief's measure) on one thread and on all cores
+// (DispatchQueue.concurrentPerform, one slice per core), and the same kernel in cache (a 1 MiB array swept
+// repeatedly; on all cores each core sweeps its own half), which tells compute-bound from memory-bound scaling.
+// Prints best and median of `reps` runs and the load average before and after: the machine is shared, so only
+// ratios measured side by side in one run mean much. A benchmark, not a test.
 import Dispatch
 import ExpKernels
 import Foundation
 
 let bytes = 64 << 20
-let reps = 7
+let cacheBytes = 1 << 20
+let reps = 9
 let cores = ProcessInfo.processInfo.activeProcessorCount
 
 func seconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+func loadAverage() -> String {
+    guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "n/a" }
+    return s.split(separator: " ").prefix(3).joined(separator: " ")
 }
 
 /// Shares raw buffers with concurrentPerform: each iteration reads and writes only its own slice.
@@ -28,30 +38,37 @@ struct Case {
     let elementScalars: Int   // scalars per element (2 for complex)
 }
 
-/// Best of `reps` runs of `body`, in seconds.
-func best(_ body: () -> Void) -> Double {
-    var b = Double.infinity
+/// Best and median seconds of `reps` runs of `body`.
+func timeRuns(_ body: () -> Void) -> (best: Double, median: Double) {
+    var ts: [Double] = []
     for _ in 0..<reps {
         let t0 = seconds()
         body()
-        b = min(b, seconds() - t0)
+        ts.append(seconds() - t0)
     }
-    return b
+    ts.sort()
+    return (ts[0], ts[ts.count / 2])
 }
 
-func measure<T>(_ x: UnsafeMutableBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>, granule: Int,
-                threads: Int, _ kernel: @escaping @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void) -> Double {
+/// Runs `kernel` over x -> y `sweeps` times, on one thread or split into one slice per thread.
+func measure<T>(_ x: UnsafeMutableBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>, granule: Int, threads: Int,
+                sweeps: Int,
+                _ kernel: @escaping @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void)
+    -> (best: Double, median: Double) {
     let shared = Shared(x: x, y: y)
     if threads == 1 {
-        return best { kernel(UnsafeBufferPointer(shared.x), shared.y) }
+        return timeRuns {
+            for _ in 0..<sweeps { kernel(UnsafeBufferPointer(shared.x), shared.y) }
+        }
     }
-    let slices = threads * 8
-    let per = (x.count / granule + slices - 1) / slices * granule
-    return best {
-        DispatchQueue.concurrentPerform(iterations: slices) { i in
+    let per = (x.count / granule + threads - 1) / threads * granule
+    return timeRuns {
+        DispatchQueue.concurrentPerform(iterations: threads) { i in
             let lo = min(i * per, shared.x.count), hi = min(lo + per, shared.x.count)
             guard lo < hi else { return }
-            kernel(UnsafeBufferPointer(rebasing: shared.x[lo..<hi]), UnsafeMutableBufferPointer(rebasing: shared.y[lo..<hi]))
+            let xs = UnsafeBufferPointer(rebasing: shared.x[lo..<hi])
+            let ys = UnsafeMutableBufferPointer(rebasing: shared.y[lo..<hi])
+            for _ in 0..<sweeps { kernel(xs, ys) }
         }
     }
 }
@@ -65,6 +82,7 @@ func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String) -> (Double, Double)
     import numpy as np, time, statistics, warnings
     warnings.simplefilter('ignore')
     a = np.fromfile('\(path)', dtype=np.\(dtype)); out = np.empty_like(a); ts = []
+    np.exp(a, out=out)
     for _ in range(\(reps)):
         t0 = time.perf_counter(); np.exp(a, out=out); ts.append(time.perf_counter() - t0)
     print(min(ts), statistics.median(ts))
@@ -96,31 +114,61 @@ func run<T>(_ c: Case, _ fill: (Int, inout SystemRandomNumberGenerator) -> T,
     for i in 0..<n { x[i] = fill(i, &g) }
     for i in 0..<n { y[i] = x[i] } // touch the pages
     let np = numpyTime(UnsafeRawBufferPointer(x), dtype: c.numpyDtype)
-    let npText = np.map { "numpy \(fmt(Double(elements) / $0.0 / 1e9)) (median \(fmt(Double(elements) / $0.1 / 1e9)))" } ?? "numpy n/a"
+    let npBest = np.map { Double(elements) / $0.0 / 1e9 }
+    let npText = np.map { "numpy \(fmt(Double(elements) / $0.0 / 1e9)) (median \(fmt(Double(elements) / $0.1 / 1e9)))" }
+        ?? "numpy n/a"
     print("\(c.name) (\(elements) elements, \(bytes >> 20) MiB): \(npText) Gelem/s")
+    // The in-cache case: the first 1 MiB of the same data, swept often enough to move as many elements as a stream.
+    let cn = cacheBytes / MemoryLayout<T>.stride
+    let sweeps = n / cn
+    let cx = UnsafeMutableBufferPointer(rebasing: x[0..<cn]), cy = UnsafeMutableBufferPointer(rebasing: y[0..<cn])
     for path in ExpKernels.availablePaths {
-        let one = measure(x, y, granule: c.elementScalars, threads: 1) { kernel($0, $1, path) }
-        let all = measure(x, y, granule: c.elementScalars, threads: cores) { kernel($0, $1, path) }
-        let g1 = Double(elements) / one / 1e9, ga = Double(elements) / all / 1e9
-        let ratio = np.map { " = \(fmt(g1 / (Double(elements) / $0.0 / 1e9)))x numpy" } ?? ""
-        print("  \(path.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) 1 thread \(fmt(g1)) Gelem/s\(ratio); \(cores) cores \(fmt(ga)) Gelem/s = \(fmt(ga / g1))x one thread")
+        let k: @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void = { kernel($0, $1, path) }
+        func rate(_ t: (best: Double, median: Double)) -> (Double, Double) {
+            (Double(elements) / t.best / 1e9, Double(elements) / t.median / 1e9)
+        }
+        let (s1, s1m) = rate(measure(x, y, granule: c.elementScalars, threads: 1, sweeps: 1, k))
+        let (sa, sam) = rate(measure(x, y, granule: c.elementScalars, threads: cores, sweeps: 1, k))
+        let (c1, c1m) = rate(measure(cx, cy, granule: c.elementScalars, threads: 1, sweeps: sweeps, k))
+        let (ca, cam) = rate(measure(cx, cy, granule: c.elementScalars, threads: cores, sweeps: sweeps, k))
+        let ratio = npBest.map { " = \(fmt(s1 / $0))x numpy" } ?? ""
+        let name = path.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+        print("  \(name) stream: 1 thread \(fmt(s1)) (median \(fmt(s1m)))\(ratio); \(cores) cores \(fmt(sa)) (median \(fmt(sam))) = \(fmt(sa / s1))x")
+        print("  \(name) cache:  1 thread \(fmt(c1)) (median \(fmt(c1m))); \(cores) cores \(fmt(ca)) (median \(fmt(cam))) = \(fmt(ca / c1))x")
     }
 }
 
-print("exp-bench: \(cores) cores, paths \(ExpKernels.availablePaths.map(\.rawValue)), default \(ExpKernels.defaultPath.rawValue), best of \(reps)")
-run(Case(name: "float32", numpyDtype: "float32", elementScalars: 1), { _, g in Float.random(in: -20...20, using: &g) }) {
-    ExpKernels.exp($0, into: $1, path: $2)
+let wanted = Set(CommandLine.arguments.dropFirst())
+func want(_ name: String) -> Bool { wanted.isEmpty || wanted.contains(name) }
+
+// What starting the threads costs: concurrentPerform over empty slices.
+let spawn = timeRuns { DispatchQueue.concurrentPerform(iterations: cores) { _ in } }
+print("exp-bench: \(cores) cores, paths \(ExpKernels.availablePaths.map(\.rawValue)), default \(ExpKernels.defaultPath.rawValue), best and median of \(reps); Gelem/s")
+print("load average before: \(loadAverage()); empty concurrentPerform(\(cores)): \(String(format: "%.1f", spawn.median * 1e6)) us median")
+if want("float32") {
+    run(Case(name: "float32", numpyDtype: "float32", elementScalars: 1), { _, g in Float.random(in: -20...20, using: &g) }) {
+        ExpKernels.exp($0, into: $1, path: $2)
+    }
 }
-run(Case(name: "float64", numpyDtype: "float64", elementScalars: 1), { _, g in Double.random(in: -20...20, using: &g) }) {
-    ExpKernels.exp($0, into: $1, path: $2)
+if want("float64") {
+    run(Case(name: "float64", numpyDtype: "float64", elementScalars: 1), { _, g in Double.random(in: -20...20, using: &g) }) {
+        ExpKernels.exp($0, into: $1, path: $2)
+    }
 }
-run(Case(name: "float16", numpyDtype: "float16", elementScalars: 1), { _, g -> UInt16 in
-    // halves in [-8, 8]: sign, exponent 0..17 (below 2^3), random mantissa
-    UInt16.random(in: 0...1, using: &g) << 15 | UInt16.random(in: 1...17, using: &g) << 10 | UInt16.random(in: 0...1023, using: &g)
-}) { ExpKernels.exp(half: $0, into: $1, path: $2) }
-run(Case(name: "complex64", numpyDtype: "complex64", elementScalars: 2), { _, g in Float.random(in: -20...20, using: &g) }) {
-    ExpKernels.exp(complex: $0, into: $1, path: $2)
+if want("float16") {
+    run(Case(name: "float16", numpyDtype: "float16", elementScalars: 1), { _, g -> UInt16 in
+        // halves in [-8, 8]: sign, exponent 0..17 (below 2^3), random mantissa
+        UInt16.random(in: 0...1, using: &g) << 15 | UInt16.random(in: 1...17, using: &g) << 10 | UInt16.random(in: 0...1023, using: &g)
+    }) { ExpKernels.exp(half: $0, into: $1, path: $2) }
 }
-run(Case(name: "complex128", numpyDtype: "complex128", elementScalars: 2), { _, g in Double.random(in: -20...20, using: &g) }) {
-    ExpKernels.exp(complex: $0, into: $1, path: $2)
+if want("complex64") {
+    run(Case(name: "complex64", numpyDtype: "complex64", elementScalars: 2), { _, g in Float.random(in: -20...20, using: &g) }) {
+        ExpKernels.exp(complex: $0, into: $1, path: $2)
+    }
 }
+if want("complex128") {
+    run(Case(name: "complex128", numpyDtype: "complex128", elementScalars: 2), { _, g in Double.random(in: -20...20, using: &g) }) {
+        ExpKernels.exp(complex: $0, into: $1, path: $2)
+    }
+}
+print("load average after: \(loadAverage())")
