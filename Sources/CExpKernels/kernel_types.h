@@ -19,6 +19,11 @@
 // float64: x = (k/128) ln2 + r, |r| <= ln2/256, 2^(j/128) as nearest double s plus relative tail, degree-5 Taylor;
 //   y = s + s * (tail + p(r)): error 0.5 ulp (last addition) + ~2^-7 ulp. Outside [-700, 708] (subnormal, overflow,
 //   specials) lanes take npyexp_exp_cr.
+// complex64: e^a by the float32 evaluation above (no rounding test), cos b and sin b in double after k = round(b 2/pi),
+//   r = b - k pi/2 with a 3-part pi/2 (P1, P2 of 36 bits: b - k P1 exact, so r keeps ~2^-52 relative accuracy even
+//   next to a multiple of pi/2), Taylor to r^11 / r^12 on |r| <= pi/4; each product e^a cos b, e^a sin b rounded once
+//   to float: about 0.5 ulp per component. Lanes with |a| > 700, |b| > 1e5 or non-finite parts take the scalar
+//   Annex G path (npyexp_cexpf_one, libm sincos). complex128 stays scalar (libm sincos per element).
 // float16: half -> double exactly, the float64 evaluation, then one rounding to half in integer arithmetic, with a
 //   rounding test on the 42 low bits (margin 16 double ulps) and the scalar path for subnormal/overflow/special.
 #ifndef NPYEXP_KERNEL_TYPES_H

@@ -2,10 +2,11 @@
 // on the same data in the same run (python3 subprocess, best and median of several runs) when python3 + numpy exist.
 //   exp-bench [float32|float64|float16|complex64|complex128 ...]   (default: all)
 // For each path: streaming over 64 MiB in-memory arrays (the brief's measure) on one thread and on all cores
-// (DispatchQueue.concurrentPerform, one slice per core), and the same kernel in cache (a 1 MiB array swept
-// repeatedly; on all cores each core sweeps its own half), which tells compute-bound from memory-bound scaling.
-// Prints best and median of `reps` runs and the load average before and after: the machine is shared, so only
-// ratios measured side by side in one run mean much. A benchmark, not a test.
+// (DispatchQueue.concurrentPerform, one slice per core), and in cache: one sweep over a 1 MiB array timed on its
+// own, many times (numpy is timed both ways too), and runs of 16 sweeps on one thread vs one slice per core (the
+// scaling without memory traffic). A sweep lasts well under a scheduler time slice, so on a loaded machine the best
+// in-cache times still show the compute rate, while a 64 MiB pass is nearly always interrupted. Prints best and median and the load average before and after: the
+// machine is shared, so only ratios measured side by side in one run mean much. A benchmark, not a test.
 import Dispatch
 import ExpKernels
 import Foundation
@@ -38,10 +39,10 @@ struct Case {
     let elementScalars: Int   // scalars per element (2 for complex)
 }
 
-/// Best and median seconds of `reps` runs of `body`.
-func timeRuns(_ body: () -> Void) -> (best: Double, median: Double) {
+/// Best and median seconds of `count` runs of `body`.
+func timeRuns(_ count: Int = reps, _ body: () -> Void) -> (best: Double, median: Double) {
     var ts: [Double] = []
-    for _ in 0..<reps {
+    for _ in 0..<count {
         let t0 = seconds()
         body()
         ts.append(seconds() - t0)
@@ -50,31 +51,46 @@ func timeRuns(_ body: () -> Void) -> (best: Double, median: Double) {
     return (ts[0], ts[ts.count / 2])
 }
 
-/// Runs `kernel` over x -> y `sweeps` times, on one thread or split into one slice per thread.
+/// Times `count` runs of `sweeps` sweeps of `kernel` over x -> y, on one thread or split into one slice per thread
+/// (each thread sweeping its own slice).
 func measure<T>(_ x: UnsafeMutableBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>, granule: Int, threads: Int,
-                sweeps: Int,
+                count: Int, sweeps: Int = 1,
                 _ kernel: @escaping @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void)
     -> (best: Double, median: Double) {
     let shared = Shared(x: x, y: y)
     if threads == 1 {
-        return timeRuns {
-            for _ in 0..<sweeps { kernel(UnsafeBufferPointer(shared.x), shared.y) }
-        }
+        return timeRuns(count) { for _ in 0..<sweeps { kernel(UnsafeBufferPointer(shared.x), shared.y) } }
     }
     let per = (x.count / granule + threads - 1) / threads * granule
-    return timeRuns {
+    let who = ThreadSlots(threads)
+    parallelRuns = (0, 0)
+    return timeRuns(count) {
         DispatchQueue.concurrentPerform(iterations: threads) { i in
+            who.ids[i] = pthread_self()
             let lo = min(i * per, shared.x.count), hi = min(lo + per, shared.x.count)
             guard lo < hi else { return }
             let xs = UnsafeBufferPointer(rebasing: shared.x[lo..<hi])
             let ys = UnsafeMutableBufferPointer(rebasing: shared.y[lo..<hi])
             for _ in 0..<sweeps { kernel(xs, ys) }
         }
+        parallelRuns.total += 1
+        if Set(who.ids.map { UInt($0) }).count > 1 { parallelRuns.parallel += 1 }
     }
 }
 
-/// numpy np.exp on the same bytes: returns (best, median) seconds, or nil without python3/numpy.
-func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String) -> (Double, Double)? {
+/// The thread that ran each slice of one concurrentPerform: iteration i writes only slot i.
+final class ThreadSlots: @unchecked Sendable {
+    var ids: [pthread_t]
+    init(_ n: Int) { ids = Array(repeating: pthread_self(), count: n) }
+}
+
+/// Of the last all-cores measurement: runs, and runs whose slices ran on more than one thread (libdispatch may run
+/// every slice on the calling thread when its workers are busy, which no kernel speed-up can fix).
+nonisolated(unsafe) var parallelRuns = (total: 0, parallel: 0)
+
+/// numpy np.exp on the same bytes: (best, median) seconds of a whole pass and of one call on the first `cacheBytes`,
+/// or nil without python3/numpy.
+func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String, cacheCount: Int) -> [Double]? {
     let path = NSTemporaryDirectory() + "exp-bench-\(getpid()).bin"
     guard FileManager.default.createFile(atPath: path, contents: Data(raw)) else { return nil }
     defer { try? FileManager.default.removeItem(atPath: path) }
@@ -85,7 +101,10 @@ func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String) -> (Double, Double)
     np.exp(a, out=out)
     for _ in range(\(reps)):
         t0 = time.perf_counter(); np.exp(a, out=out); ts.append(time.perf_counter() - t0)
-    print(min(ts), statistics.median(ts))
+    c = a[:\(cacheBytes) // a.itemsize].copy(); co = np.empty_like(c); cs = []
+    for _ in range(\(cacheCount)):
+        t0 = time.perf_counter(); np.exp(c, out=co); cs.append(time.perf_counter() - t0)
+    print(min(ts), statistics.median(ts), min(cs), statistics.median(cs))
     """
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -98,7 +117,7 @@ func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String) -> (Double, Double)
     p.waitUntilExit()
     guard p.terminationStatus == 0, let s = String(data: data, encoding: .utf8) else { return nil }
     let v = s.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double(String($0)) }
-    return v.count == 2 ? (v[0], v[1]) : nil
+    return v.count == 4 ? v : nil
 }
 
 func fmt(_ v: Double) -> String { String(format: "%.2f", v) }
@@ -113,28 +132,35 @@ func run<T>(_ c: Case, _ fill: (Int, inout SystemRandomNumberGenerator) -> T,
     var g = SystemRandomNumberGenerator()
     for i in 0..<n { x[i] = fill(i, &g) }
     for i in 0..<n { y[i] = x[i] } // touch the pages
-    let np = numpyTime(UnsafeRawBufferPointer(x), dtype: c.numpyDtype)
-    let npBest = np.map { Double(elements) / $0.0 / 1e9 }
-    let npText = np.map { "numpy \(fmt(Double(elements) / $0.0 / 1e9)) (median \(fmt(Double(elements) / $0.1 / 1e9)))" }
-        ?? "numpy n/a"
-    print("\(c.name) (\(elements) elements, \(bytes >> 20) MiB): \(npText) Gelem/s")
-    // The in-cache case: the first 1 MiB of the same data, swept often enough to move as many elements as a stream.
+    // The in-cache case: the first 1 MiB of the same data, swept as many times as a stream has 1 MiB pieces.
     let cn = cacheBytes / MemoryLayout<T>.stride
     let sweeps = n / cn
     let cx = UnsafeMutableBufferPointer(rebasing: x[0..<cn]), cy = UnsafeMutableBufferPointer(rebasing: y[0..<cn])
+    let np = numpyTime(UnsafeRawBufferPointer(x), dtype: c.numpyDtype, cacheCount: sweeps)
+    let ce = Double(cn / c.elementScalars)
+    func rates(_ t: (best: Double, median: Double), _ e: Double) -> (Double, Double) { (e / t.best / 1e9, e / t.median / 1e9) }
+    let npStream = np.map { rates(($0[0], $0[1]), Double(elements)) }, npCache = np.map { rates(($0[2], $0[3]), ce) }
+    if let s = npStream, let k = npCache {
+        print("\(c.name) (\(elements) elements, \(bytes >> 20) MiB): numpy stream \(fmt(s.0)) (median \(fmt(s.1))), cache \(fmt(k.0)) (median \(fmt(k.1)))")
+    } else {
+        print("\(c.name) (\(elements) elements, \(bytes >> 20) MiB): numpy n/a")
+    }
     for path in ExpKernels.availablePaths {
         let k: @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void = { kernel($0, $1, path) }
-        func rate(_ t: (best: Double, median: Double)) -> (Double, Double) {
-            (Double(elements) / t.best / 1e9, Double(elements) / t.median / 1e9)
-        }
-        let (s1, s1m) = rate(measure(x, y, granule: c.elementScalars, threads: 1, sweeps: 1, k))
-        let (sa, sam) = rate(measure(x, y, granule: c.elementScalars, threads: cores, sweeps: 1, k))
-        let (c1, c1m) = rate(measure(cx, cy, granule: c.elementScalars, threads: 1, sweeps: sweeps, k))
-        let (ca, cam) = rate(measure(cx, cy, granule: c.elementScalars, threads: cores, sweeps: sweeps, k))
-        let ratio = npBest.map { " = \(fmt(s1 / $0))x numpy" } ?? ""
+        let (s1, s1m) = rates(measure(x, y, granule: c.elementScalars, threads: 1, count: reps, k), Double(elements))
+        let (sa, sam) = rates(measure(x, y, granule: c.elementScalars, threads: cores, count: reps, k), Double(elements))
+        let streamPar = parallelRuns
+        let (c1, c1m) = rates(measure(cx, cy, granule: c.elementScalars, threads: 1, count: sweeps, k), ce)
+        // Scaling in cache: runs of 16 sweeps (long enough for libdispatch to wake a worker), 1 thread vs all.
+        let (l1, l1m) = rates(measure(cx, cy, granule: c.elementScalars, threads: 1, count: reps, sweeps: 16, k), 16 * ce)
+        let (ca, cam) = rates(measure(cx, cy, granule: c.elementScalars, threads: cores, count: reps, sweeps: 16, k), 16 * ce)
+        let cachePar = parallelRuns
+        let sr = npStream.map { " = \(fmt(s1 / $0.0))x numpy (medians \(fmt(s1m / $0.1))x)" } ?? ""
+        let cr = npCache.map { " = \(fmt(c1 / $0.0))x numpy (medians \(fmt(c1m / $0.1))x)" } ?? ""
         let name = path.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-        print("  \(name) stream: 1 thread \(fmt(s1)) (median \(fmt(s1m)))\(ratio); \(cores) cores \(fmt(sa)) (median \(fmt(sam))) = \(fmt(sa / s1))x")
-        print("  \(name) cache:  1 thread \(fmt(c1)) (median \(fmt(c1m))); \(cores) cores \(fmt(ca)) (median \(fmt(cam))) = \(fmt(ca / c1))x")
+        print("  \(name) stream 1 thread \(fmt(s1)) (median \(fmt(s1m)))\(sr); \(cores) cores \(fmt(sa)) (median \(fmt(sam))) = \(fmt(sa / s1))x (medians \(fmt(sam / s1m))x), parallel in \(streamPar.parallel)/\(streamPar.total) runs")
+        print("  \(name) cache  1 thread \(fmt(c1)) (median \(fmt(c1m)))\(cr)")
+        print("  \(name) cache x16 1 thread \(fmt(l1)) (median \(fmt(l1m))); \(cores) cores \(fmt(ca)) (median \(fmt(cam))) = \(fmt(ca / l1))x (medians \(fmt(cam / l1m))x), parallel in \(cachePar.parallel)/\(cachePar.total) runs")
     }
 }
 
