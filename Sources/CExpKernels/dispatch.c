@@ -79,18 +79,9 @@ static void cexp_one(double a, double b, double ea, double *re, double *im) {
     *im = NAN;
 }
 
-enum { CBLOCK = 64 };
+void npyexp_cexp_one(double a, double b, double *out) { cexp_one(a, b, npyexp_exp_cr(a), &out[0], &out[1]); }
 
-void npyexp_exp_c128(const double *x, double *y, size_t n, int path) {
-    size_t count = n / 2;
-    double a[CBLOCK], b[CBLOCK], ea[CBLOCK];
-    for (size_t i0 = 0; i0 < count; i0 += CBLOCK) {
-        size_t m = count - i0 < CBLOCK ? count - i0 : CBLOCK;
-        for (size_t i = 0; i < m; i++) { a[i] = x[2 * (i0 + i)]; b[i] = x[2 * (i0 + i) + 1]; }
-        npyexp_exp_f64(a, ea, m, path);
-        for (size_t i = 0; i < m; i++) cexp_one(a[i], b[i], ea[i], &y[2 * (i0 + i)], &y[2 * (i0 + i) + 1]);
-    }
-}
+void npyexp_exp_c128(const double *x, double *y, size_t n, int path) { DISPATCH(npyexp_exp_c128, x, y, n / 2); }
 
 /// complex64: the vector kernels evaluate e^a, cos b and sin b in double (b reduced mod pi/2 in double for |b| <=
 /// 1e5) and round each product once to float: within 1 float ulp per component. Other lanes come here: e^a from the

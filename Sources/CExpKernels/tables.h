@@ -293,4 +293,9 @@ static const uint64_t npyexp_t128_bits[128] = {
 #define NPYEXP_PIO2_P2 0x1.68c234c4c0000p-39
 #define NPYEXP_PIO2_P3 0x1.98a2e03707345p-77
 #define NPYEXP_INV_PIO2 0x1.45f306dc9c883p-1
+// pi/2 = Q1 + Q2 + Q3 + Q4 (+ ~2^-150): Q1, Q2, Q3 have 33 significant bits
+#define NPYEXP_PIO2_Q1 0x1.921fb54400000p+0
+#define NPYEXP_PIO2_Q2 0x1.0b4611a600000p-34
+#define NPYEXP_PIO2_Q3 0x1.3198a2e000000p-69
+#define NPYEXP_PIO2_Q4 0x1.b839a252049c1p-104
 #endif

@@ -111,5 +111,12 @@ p2, rest2 = split(mpmath.mpf(rest.numerator) / rest.denominator, 36)
 out.append("// pi/2 = P1 + P2 + P3 (+ ~2^-125): P1 and P2 have 36 significant bits; INV_PIO2 = nearest double to 2/pi")
 out.append("#define NPYEXP_PIO2_P1 %s\n#define NPYEXP_PIO2_P2 %s\n#define NPYEXP_PIO2_P3 %s" % (p1.hex(), p2.hex(), float(rest2).hex()))
 out.append("#define NPYEXP_INV_PIO2 %s" % float(tofrac(2 / mpmath.pi)).hex())
+# complex128: pi/2 as three 33-bit heads (k * head exact for |k| < 2^20) and the nearest double to the rest.
+q1, qr = split(pio2, 33)
+q2, qr = split(mpmath.mpf(qr.numerator) / qr.denominator, 33)
+q3, qr = split(mpmath.mpf(qr.numerator) / qr.denominator, 33)
+out.append("// pi/2 = Q1 + Q2 + Q3 + Q4 (+ ~2^-150): Q1, Q2, Q3 have 33 significant bits")
+out.append("#define NPYEXP_PIO2_Q1 %s\n#define NPYEXP_PIO2_Q2 %s\n#define NPYEXP_PIO2_Q3 %s\n#define NPYEXP_PIO2_Q4 %s"
+           % (q1.hex(), q2.hex(), q3.hex(), float(qr).hex()))
 out.append("#endif")
 print("\n".join(out))
