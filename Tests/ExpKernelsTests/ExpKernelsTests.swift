@@ -292,6 +292,8 @@ func complex64WithinOneUlpOfNumpyComplex128(path: ExpKernels.Path) throws {
 
 /// complex128 against numpy's clongdouble exp (x87 80-bit on x86-64: 11 more bits than the result) of the same
 /// inputs, over the vector path's range and past it (|b| up to 1e7, huge a), in place, with a partial block.
+/// Measured: < 2.1 ulp on the vector lanes, < 3 ulp on the scalar |a| > 700 lanes (e^(a/2) squared); 3.5 allows
+/// for the reference's own rounding to double.
 @Test(.enabled(if: numpyAvailable, "python3 with numpy is not installed"), arguments: paths)
 func complex128WithinAFewUlpsOfLongDouble(path: ExpKernels.Path) throws {
     var g = SystemRandomNumberGenerator()
