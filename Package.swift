@@ -29,6 +29,7 @@ let package = Package(
         // Vector exp kernels in C: one source, compiled per ISA with target attributes, picked at run time.
         .target(
             name: "CExpKernels",
+            exclude: ["tools"], // gen_tables.py, the generator of tables.h
             cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]
         ),
         .target(name: "ExpKernels", dependencies: ["CExpKernels"]),

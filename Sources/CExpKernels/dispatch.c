@@ -79,35 +79,21 @@ static void cexp_one(double a, double b, double ea, double *re, double *im) {
     *im = NAN;
 }
 
-enum { CBLOCK = 64 };
+void npyexp_cexp_one(double a, double b, double *out) { cexp_one(a, b, npyexp_exp_cr(a), &out[0], &out[1]); }
 
-void npyexp_exp_c128(const double *x, double *y, size_t n, int path) {
-    size_t count = n / 2;
-    double a[CBLOCK], b[CBLOCK], ea[CBLOCK];
-    for (size_t i0 = 0; i0 < count; i0 += CBLOCK) {
-        size_t m = count - i0 < CBLOCK ? count - i0 : CBLOCK;
-        for (size_t i = 0; i < m; i++) { a[i] = x[2 * (i0 + i)]; b[i] = x[2 * (i0 + i) + 1]; }
-        npyexp_exp_f64(a, ea, m, path);
-        for (size_t i = 0; i < m; i++) cexp_one(a[i], b[i], ea[i], &y[2 * (i0 + i)], &y[2 * (i0 + i) + 1]);
-    }
+void npyexp_exp_c128(const double *x, double *y, size_t n, int path) { DISPATCH(npyexp_exp_c128, x, y, n / 2); }
+
+/// complex64: the vector kernels evaluate e^a, cos b and sin b in double (b reduced mod pi/2 in double for |b| <=
+/// 1e5) and round each product once to float: within 1 float ulp per component. Other lanes come here: e^a from the
+/// correctly rounded double exp, sin/cos from libm, Annex G specials.
+void npyexp_cexpf_one(float a, float b, float *out) {
+    double re, im;
+    cexp_one(a, b, npyexp_exp_cr(a), &re, &im);
+    out[0] = (float)re;
+    out[1] = (float)im;
 }
 
-/// complex64 in double (e^a cos b has ~3 double roundings), rounded once to float: within 1 float ulp.
-void npyexp_exp_c64(const float *x, float *y, size_t n, int path) {
-    size_t count = n / 2;
-    double a[CBLOCK], b[CBLOCK], ea[CBLOCK];
-    for (size_t i0 = 0; i0 < count; i0 += CBLOCK) {
-        size_t m = count - i0 < CBLOCK ? count - i0 : CBLOCK;
-        for (size_t i = 0; i < m; i++) { a[i] = x[2 * (i0 + i)]; b[i] = x[2 * (i0 + i) + 1]; }
-        npyexp_exp_f64(a, ea, m, path);
-        for (size_t i = 0; i < m; i++) {
-            double re, im;
-            cexp_one(a[i], b[i], ea[i], &re, &im);
-            y[2 * (i0 + i)] = (float)re;
-            y[2 * (i0 + i) + 1] = (float)im;
-        }
-    }
-}
+void npyexp_exp_c64(const float *x, float *y, size_t n, int path) { DISPATCH(npyexp_exp_c64, x, y, n / 2); }
 
 // grad * conj(result) = (gr rr + gi ri) + i (gi rr - gr ri); both parts read before either is written (aliasing).
 void npyexp_backward_c64(const float *r, const float *g, float *o, size_t n, int path) {

@@ -12,7 +12,14 @@
     void npyexp_exp_f16_##SUF(const uint16_t *x, uint16_t *y, size_t n);                               \
     void npyexp_backward_f32_##SUF(const float *r, const float *g, float *o, size_t n);                \
     void npyexp_backward_f64_##SUF(const double *r, const double *g, double *o, size_t n);             \
-    void npyexp_backward_f16_##SUF(const uint16_t *r, const uint16_t *g, uint16_t *o, size_t n);
+    void npyexp_backward_f16_##SUF(const uint16_t *r, const uint16_t *g, uint16_t *o, size_t n);               \
+    void npyexp_exp_c64_##SUF(const float *x, float *y, size_t n);                                     \
+    void npyexp_exp_c128_##SUF(const double *x, double *y, size_t n);
+
+/// One complex64 exp, every case (Annex G specials, huge |b|): the vector kernels' slow lanes. out = (re, im).
+void npyexp_cexpf_one(float a, float b, float *out);
+/// The same for complex128.
+void npyexp_cexp_one(double a, double b, double *out);
 
 NPYEXP_DECLARE_PATH(baseline)
 #if defined(__x86_64__)

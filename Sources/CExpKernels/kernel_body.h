@@ -3,23 +3,73 @@
 
 #define SHIFT 0x1.8p52 // adding it rounds to an integer kept in the low mantissa bits
 
-AI VU f32_core(VD x, VD *y_out) {
-    VD kd = x * NPYEXP_INVLN2_32 + SHIFT;
+// float32 (see kernel_types.h): table-free, so no gathers. x = k ln2 + r, |r| <= ln2/2, exp(r) by a degree-9
+// minimax polynomial split into even and odd parts (two independent Horner chains in r^2 halve the latency), then
+// 2^k is added to the exponent field. Returns the double results and the slow-path lanes as 32-bit masks.
+AI VD f32_core(VF xf, VI *bad) {
+    VD x = __builtin_convertvector(xf, VD);
+    VD kd = MADD(x, (VD){} + NPYEXP_INVLN2, (VD){} + SHIFT);
     VU ki = (VU)kd;
     kd = kd - SHIFT;
-    VD r = (x - kd * NPYEXP_LN2_32_HI) - kd * NPYEXP_LN2_32_LO; // first product exact, difference exact
-    VU sbits = GATHER_U(npyexp_t32, ki & 31) + (ki << 47);
-    VD p = MADD(r, (VD){} + 1.0 / 120, (VD){} + 1.0 / 24);
-    p = MADD(p, r, (VD){} + 1.0 / 6);
-    p = MADD(p, r, (VD){} + 0.5);
-    p = MADD(p, r, (VD){} + 1.0);
-    p = MADD(p, r, (VD){} + 1.0);
-    VD y = (VD)sbits * p;
-    *y_out = y;
-    VU low = ((VU)y & 0x1fffffff) - (0x10000000 - 1024); // wraps to large when below the window
-    VL amb = (VL)(low <= 2048);
-    VL out = (VL)(x < -87.33) | (VL)(x > 88.72) | (VL)(x != x);
-    return (VU)(amb | out);
+    // kd * LN2_HI40 is exact (|k| < 2^8, 40-bit constant) and so is x - kd * LN2_HI40 (a multiple of 2^-40 below
+    // 2^-1): r carries one rounding, from the LN2_LO40 term.
+    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_HI40, x);
+    r = MADD(-kd, (VD){} + NPYEXP_LN2_LO40, r);
+    VD r2 = r * r;
+    VD pe = MADD(r2, (VD){} + NPYEXP_EXPF_C8, (VD){} + NPYEXP_EXPF_C6);
+    VD po = MADD(r2, (VD){} + NPYEXP_EXPF_C9, (VD){} + NPYEXP_EXPF_C7);
+    pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C4);
+    po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C5);
+    pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C2);
+    po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C3);
+    pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C0);
+    po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C1);
+    VD p = MADD(po, r, pe);
+    VD y = (VD)((VU)p + (ki << 52)); // p in [0.7, 1.42] and |k| <= 128 in range: a normal double, exact scaling
+    // Rounding test on the low 32 bits of each double, which hold the 29 bits below float precision.
+    VUI lo = ROUNDBITS((VUI2)y);
+    VI near = (VI)((lo + (1024 - 0x10000000u)) & 0x1fffffffu) <= 2048; // masked: signed compare is exact
+    // ~(x >= -87.33) also flags NaN.
+    VI out = ~(VI)(xf >= -87.33f) | (VI)(xf > 88.72f);
+    *bad = near | out;
+    return y;
+}
+
+/// 8 or 16 lanes through the vector path; the caller fixes up the lanes flagged in *bad.
+AI void f32_fix(VF xf, VI bad, float *yp) {
+    for (int i = 0; i < W; i++)
+        if (bad[i]) yp[i] = npyexp_expf_cr(xf[i]); // xf, not the input pointer: in place, it was overwritten
+}
+
+void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
+    size_t i = 0;
+    // Two blocks per iteration: independent chains for the out-of-order core, one branch for both.
+    for (; i + 2 * W <= n; i += 2 * W) {
+        VF xa, xb;
+        memcpy(&xa, x + i, sizeof xa);
+        memcpy(&xb, x + i + W, sizeof xb);
+        VI ba, bb;
+        VF ya = __builtin_convertvector(f32_core(xa, &ba), VF);
+        VF yb = __builtin_convertvector(f32_core(xb, &bb), VF);
+        memcpy(y + i, &ya, sizeof ya);
+        memcpy(y + i + W, &yb, sizeof yb);
+        if (__builtin_expect(ANY32(ba | bb), 0)) {
+            f32_fix(xa, ba, y + i);
+            f32_fix(xb, bb, y + i + W);
+        }
+    }
+    for (; i < n; i += W) {
+        float bx[W] = { 0 }, by[W];
+        size_t m = n - i < W ? n - i : W;
+        memcpy(bx, x + i, m * sizeof(float));
+        VF xa;
+        memcpy(&xa, bx, sizeof xa);
+        VI ba;
+        VF ya = __builtin_convertvector(f32_core(xa, &ba), VF);
+        memcpy(by, &ya, sizeof ya);
+        f32_fix(xa, ba, by);
+        memcpy(y + i, by, m * sizeof(float));
+    }
 }
 
 AI int any_lane(VU m) {
@@ -27,30 +77,6 @@ AI int any_lane(VU m) {
     uint64_t r = 0;
     for (int i = 0; i < W; i++) r |= acc[i];
     return r != 0;
-}
-
-AI void f32_block(const float *xp, float *yp) {
-    VF xf;
-    memcpy(&xf, xp, sizeof xf);
-    VD y;
-    VU bad = f32_core(__builtin_convertvector(xf, VD), &y);
-    VF yf = __builtin_convertvector(y, VF);
-    memcpy(yp, &yf, sizeof yf);
-    if (__builtin_expect(any_lane(bad), 0)) {
-        for (int i = 0; i < W; i++)
-            if (bad[i]) yp[i] = npyexp_expf_cr(xf[i]); // xf, not xp: in place, xp was overwritten
-    }
-}
-
-void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
-    size_t i = 0;
-    for (; i + W <= n; i += W) f32_block(x + i, y + i);
-    if (i < n) {
-        float bx[W] = { 0 }, by[W];
-        memcpy(bx, x + i, (n - i) * sizeof(float));
-        f32_block(bx, by);
-        memcpy(y + i, by, (n - i) * sizeof(float));
-    }
 }
 
 /// exp in double for x in [-708, 708]; other lanes give garbage (callers route them elsewhere).
@@ -145,4 +171,206 @@ void FN(npyexp_backward_f16)(const uint16_t *r, const uint16_t *g, uint16_t *o, 
     for (; i < n; i++)
         o[i] = npyexp_double_to_half((double)((float)npyexp_half_to_double(g[i]) *
                                               (float)npyexp_half_to_double(r[i])));
+}
+
+// complex64: exp(a + ib) = e^a (cos b + i sin b) in double, rounded once to float per component (see kernel_types.h).
+#if W == 8
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
+#define ZIP_LANES 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15
+#elif W == 16
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define ZIP_LANES 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23, \
+    8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#endif
+typedef float VF2 __attribute__((vector_size(W * 8))); // W interleaved complex64 values
+
+/// e^x in double for |x| <= 700 (relative error < 2^-45.8, the float32 kernel's evaluation without its rounding test).
+AI VD exp_d_f32grade(VD x) {
+    VD kd = MADD(x, (VD){} + NPYEXP_INVLN2, (VD){} + SHIFT);
+    VU ki = (VU)kd;
+    kd = kd - SHIFT;
+    // |k| < 2^11 here: k * LN2_HI40 exact, x - k * LN2_HI40 exact as in f32_core (x is a float).
+    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_HI40, x);
+    r = MADD(-kd, (VD){} + NPYEXP_LN2_LO40, r);
+    VD r2 = r * r;
+    VD pe = MADD(r2, (VD){} + NPYEXP_EXPF_C8, (VD){} + NPYEXP_EXPF_C6);
+    VD po = MADD(r2, (VD){} + NPYEXP_EXPF_C9, (VD){} + NPYEXP_EXPF_C7);
+    pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C4);
+    po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C5);
+    pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C2);
+    po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C3);
+    pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C0);
+    po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C1);
+    VD p = MADD(po, r, pe);
+    return (VD)((VU)p + (ki << 52));
+}
+
+/// cos b and sin b in double for float b with |b| <= 1e5: k = round(b 2/pi), r = b - k pi/2 with r relative
+/// error ~2^-52 even next to a multiple of pi/2 (b - k P1 exact, one rounding for P2, P3 below it), Taylor
+/// polynomials to r^11 / r^12 (relative error < 2^-36 on |r| <= pi/4), then the quadrant's swap and signs.
+AI void sincos_d(VD b, VD *c_out, VD *s_out) {
+    VD kd = MADD(b, (VD){} + NPYEXP_INV_PIO2, (VD){} + SHIFT);
+    VU ki = (VU)kd;
+    kd = kd - SHIFT;
+    VD r = MADD(-kd, (VD){} + NPYEXP_PIO2_P1, b);
+    r = MADD(-kd, (VD){} + NPYEXP_PIO2_P2, r); // without FMA: the product is exact (36 + 17 bits), one rounding
+    r = r - kd * NPYEXP_PIO2_P3;
+    VD z = r * r;
+    VD s = MADD(z, (VD){} + 1.0 / 39916800 * -1, (VD){} + 1.0 / 362880);
+    s = MADD(s, z, (VD){} - 1.0 / 5040);
+    s = MADD(s, z, (VD){} + 1.0 / 120);
+    s = MADD(s, z, (VD){} - 1.0 / 6);
+    s = MADD(s * z, r, r);
+    // sin r has the sign of r on |r| <= pi/4; r = -0 would otherwise give +0 (sin(-0) must be -0, Annex G).
+    VU sign = (VU){} + 0x8000000000000000ULL;
+    s = (VD)(((VU)s & ~sign) | ((VU)r & sign));
+    VD c = MADD(z, (VD){} + 1.0 / 479001600, (VD){} - 1.0 / 3628800);
+    c = MADD(c, z, (VD){} + 1.0 / 40320);
+    c = MADD(c, z, (VD){} - 1.0 / 720);
+    c = MADD(c, z, (VD){} + 1.0 / 24);
+    c = MADD(c, z, (VD){} - 0.5);
+    c = MADD(c, z, (VD){} + 1.0);
+    // quadrant k mod 4: (cos, sin) = (c, s), (-s, c), (-c, -s), (s, -c)
+    VL swap = (VL)((ki & 1) != 0);
+    VU cs = ((ki + 1) & 2) << 62, ss = (ki & 2) << 62;
+    VD cc = (VD)(((VU)swap & (VU)s) | (~(VU)swap & (VU)c));
+    VD sc = (VD)(((VU)swap & (VU)c) | (~(VU)swap & (VU)s));
+    *c_out = (VD)((VU)cc ^ cs);
+    *s_out = (VD)((VU)sc ^ ss);
+}
+
+AI VI c64_core(VF2 z, VF2 *out) {
+    VF a = __builtin_shufflevector(z, z, EVEN_LANES), b = __builtin_shufflevector(z, z, ODD_LANES);
+    VD ad = __builtin_convertvector(a, VD), bd = __builtin_convertvector(b, VD);
+    VD ea = exp_d_f32grade(ad), c, s;
+    sincos_d(bd, &c, &s);
+    VF re = __builtin_convertvector(ea * c, VF), im = __builtin_convertvector(ea * s, VF);
+    *out = __builtin_shufflevector(re, im, ZIP_LANES);
+    // Slow lanes: |a| > 700 or NaN (e^a alone out of the double path's range), |b| > 1e5, inf or NaN.
+    VF fa = (VF)((VUI)a & 0x7fffffffu), fb = (VF)((VUI)b & 0x7fffffffu);
+    return ~(VI)(fa <= 700.0f) | ~(VI)(fb <= 1e5f);
+}
+
+AI void c64_fix(const float *z, VI bad, float *yp) {
+    for (int i = 0; i < W; i++)
+        if (bad[i]) npyexp_cexpf_one(z[2 * i], z[2 * i + 1], &yp[2 * i]);
+}
+
+/// n counts complex values.
+void FN(npyexp_exp_c64)(const float *x, float *y, size_t n) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) {
+        VF2 z, o;
+        memcpy(&z, x + 2 * i, sizeof z);
+        VI bad = c64_core(z, &o);
+        memcpy(y + 2 * i, &o, sizeof o);
+        if (__builtin_expect(ANY32(bad), 0)) {
+            float zs[2 * W];
+            memcpy(zs, &z, sizeof zs); // the input may have been overwritten (in place)
+            c64_fix(zs, bad, y + 2 * i);
+        }
+    }
+    if (i < n) {
+        float bx[2 * W] = { 0 }, by[2 * W];
+        memcpy(bx, x + 2 * i, (n - i) * 2 * sizeof(float));
+        VF2 z, o;
+        memcpy(&z, bx, sizeof z);
+        VI bad = c64_core(z, &o);
+        memcpy(by, &o, sizeof o);
+        c64_fix(bx, bad, by);
+        memcpy(y + 2 * i, by, (n - i) * 2 * sizeof(float));
+    }
+}
+
+// complex128: e^a by the float64 kernel (< 0.52 ulp), cos b and sin b in double after a 4-part Cody-Waite reduction
+// mod pi/2 (see kernel_types.h), each product rounded once: within about 2 ulp per component.
+typedef double VD2 __attribute__((vector_size(W * 16))); // W interleaved complex128 values
+
+/// cos b and sin b to about 0.7 ulp for |b| <= 1e5 (and |b - k pi/2| >= 2^-40; the caller routes the rest elsewhere).
+/// The reduced argument is kept as rh + rl, good to ~2^-100 relative: b - k Q1 is exact (|k| < 2^17, 33-bit Q1);
+/// its difference with the exact k Q2 is split exactly (TwoSum); the k Q3 and k Q4 terms (below 2^-50) join the
+/// error term, whose own rounding (~2^-104 absolute) is far below rh. Taylor polynomials to r^17 / r^16 on
+/// |r| <= pi/4 (truncation < 0.02 ulp), with rl entering to first order.
+AI void sincos_dd(VD b, VD *c_out, VD *s_out, VL *tiny) {
+    VD kd = MADD(b, (VD){} + NPYEXP_INV_PIO2, (VD){} + SHIFT);
+    VU ki = (VU)kd;
+    kd = kd - SHIFT;
+    VD r1 = MADD(-kd, (VD){} + NPYEXP_PIO2_Q1, b);
+    VD q2 = -kd * NPYEXP_PIO2_Q2;
+    VD r2 = r1 + q2, bb = r2 - r1;
+    VD e2 = (r1 - (r2 - bb)) + (q2 - bb);
+    VD t = MADD(-kd, (VD){} + NPYEXP_PIO2_Q3, e2);
+    t = MADD(-kd, (VD){} + NPYEXP_PIO2_Q4, t);
+    VD r = r2 + t;
+    VD rl = t - (r - r2);
+    VL knz = (VL)(kd != 0);
+    r = (VD)(((VU)knz & (VU)r) | (~(VU)knz & (VU)b)); // k = 0: r = b exactly, also -0 (the sums above give +0)
+    VD ar = (VD)((VU)r & 0x7fffffffffffffffULL);
+    *tiny = (VL)(ar < 0x1p-40) & knz;
+    VD z = r * r;
+    VD s = MADD(z, (VD){} + 1.0 / 355687428096000.0, (VD){} - 1.0 / 1307674368000.0);
+    s = MADD(s, z, (VD){} + 1.0 / 6227020800.0);
+    s = MADD(s, z, (VD){} - 1.0 / 39916800);
+    s = MADD(s, z, (VD){} + 1.0 / 362880);
+    s = MADD(s, z, (VD){} - 1.0 / 5040);
+    s = MADD(s, z, (VD){} + 1.0 / 120);
+    s = MADD(s, z, (VD){} - 1.0 / 6);
+    s = r + MADD(s * z, r, rl); // sin(rh + rl) = sin rh + rl cos rh, to first order
+    VU sign = (VU){} + 0x8000000000000000ULL;
+    s = (VD)(((VU)s & ~sign) | ((VU)r & sign)); // sin(-0) = -0
+    VD c = MADD(z, (VD){} + 1.0 / 20922789888000.0, (VD){} - 1.0 / 87178291200.0);
+    c = MADD(c, z, (VD){} + 1.0 / 479001600);
+    c = MADD(c, z, (VD){} - 1.0 / 3628800);
+    c = MADD(c, z, (VD){} + 1.0 / 40320);
+    c = MADD(c, z, (VD){} - 1.0 / 720);
+    c = MADD(c, z, (VD){} + 1.0 / 24);
+    // cos = w + ((1 - w) - z/2 + z^2 C(z) - rl r), with w = 1 - z/2: the big rounding happens once, on w, whose
+    // error (1 - w) - z/2 is recovered exactly; rl enters to first order (cos(rh + rl) = cos rh - rl sin rh).
+    VD hz = 0.5 * z, w = 1.0 - hz;
+    c = w + (((1.0 - w) - hz) + MADD(z * z, c, -r * rl));
+    VL swap = (VL)((ki & 1) != 0);
+    VU cs = ((ki + 1) & 2) << 62, ss = (ki & 2) << 62;
+    VD cc = (VD)(((VU)swap & (VU)s) | (~(VU)swap & (VU)c));
+    VD sc = (VD)(((VU)swap & (VU)c) | (~(VU)swap & (VU)s));
+    *c_out = (VD)((VU)cc ^ cs);
+    *s_out = (VD)((VU)sc ^ ss);
+}
+
+AI VL c128_core(VD2 z, VD2 *out) {
+    VD a = __builtin_shufflevector(z, z, EVEN_LANES), b = __builtin_shufflevector(z, z, ODD_LANES);
+    VD ea = f64_core(a), c, s;
+    VL tiny;
+    sincos_dd(b, &c, &s, &tiny);
+    VD re = ea * c, im = ea * s;
+    *out = __builtin_shufflevector(re, im, ZIP_LANES);
+    VD fa = (VD)((VU)a & 0x7fffffffffffffffULL), fb = (VD)((VU)b & 0x7fffffffffffffffULL);
+    return ~(VL)(fa <= 700.0) | ~(VL)(fb <= 1e5) | tiny;
+}
+
+/// n counts complex values.
+void FN(npyexp_exp_c128)(const double *x, double *y, size_t n) {
+    size_t i = 0;
+    for (; i + W <= n; i += W) {
+        VD2 z, o;
+        memcpy(&z, x + 2 * i, sizeof z);
+        VL bad = c128_core(z, &o);
+        memcpy(y + 2 * i, &o, sizeof o);
+        if (__builtin_expect(any_lane((VU)bad), 0)) {
+            for (int j = 0; j < W; j++)
+                if (bad[j]) npyexp_cexp_one(z[2 * j], z[2 * j + 1], &y[2 * (i + j)]); // z: the input, even in place
+        }
+    }
+    if (i < n) {
+        double bx[2 * W] = { 0 }, by[2 * W];
+        memcpy(bx, x + 2 * i, (n - i) * 2 * sizeof(double));
+        VD2 z, o;
+        memcpy(&z, bx, sizeof z);
+        VL bad = c128_core(z, &o);
+        memcpy(by, &o, sizeof o);
+        for (int j = 0; j < W; j++)
+            if (bad[j]) npyexp_cexp_one(bx[2 * j], bx[2 * j + 1], &by[2 * j]);
+        memcpy(y + 2 * i, by, (n - i) * 2 * sizeof(double));
+    }
 }

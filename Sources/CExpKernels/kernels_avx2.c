@@ -32,6 +32,8 @@ AI VH f2h_avx2(VF f) {
 #define GATHER_U gather_u_avx2
 #define H2F h2f_avx2
 #define F2H f2h_avx2
+#define ROUNDBITS roundbits_generic
+#define ANY32(m) (_mm256_movemask_ps((__m256)(m)) != 0)
 #include "kernel_body.h"
 #pragma clang attribute pop
 #endif

@@ -31,6 +31,8 @@ AI VH f2h_avx512(VF f) {
 #define GATHER_U gather_u_avx512
 #define H2F h2f_avx512
 #define F2H f2h_avx512
+#define ROUNDBITS roundbits_generic
+#define ANY32 any32_generic
 #include "kernel_body.h"
 #pragma clang attribute pop
 #endif

@@ -7,4 +7,6 @@
 #define GATHER_U gather_u_generic
 #define H2F h2f_generic
 #define F2H f2h_generic
+#define ROUNDBITS roundbits_generic
+#define ANY32 any32_generic
 #include "kernel_body.h"
