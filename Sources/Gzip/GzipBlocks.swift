@@ -29,49 +29,67 @@ public enum GzipBlocks {
     private static let flagText: UInt8 = 1, flagHeaderCRC: UInt8 = 2, flagExtra: UInt8 = 4
     private static let flagName: UInt8 = 8, flagComment: UInt8 = 16, flagsReserved: UInt8 = 0xe0
 
+    /// Room that `compressMember(_:level:strategy:into:)` may need for `inputCount` bytes, whatever the strategy.
+    public static func maxMemberByteCount(inputCount: Int) -> Int {
+        // deflateBound without a stream gives zlib's conservative bound for any settings.
+        let zlibBound = Int(deflateBound(nil, uLong(inputCount)))
+        return headerByteCount + trailerByteCount
+            + max(zlibBound, HuffmanDeflate.maxCompressedByteCount(inputCount: inputCount))
+    }
+
     /// Appends one complete member for `input` to `output`. Thread-safe (own z_stream per call). Strategy `.huffman`
     /// at levels 1...9 uses HuffmanDeflate rather than zlib (same format, ~4x faster); level 0 is zlib's stored.
     /// An empty `input` gives a valid 34-byte member, usable as an end-of-file marker.
     /// `input.count` over UInt32.max traps; a member that would exceed it throws `.compressionFailed`.
     public static func compressMember(_ input: UnsafeRawBufferPointer, level: Int, strategy: DeflateStrategy,
                                       into output: inout [UInt8]) throws {
+        // The member is built in a scratch buffer big enough for the worst case, then appended with one memcpy.
+        // (Zero-filling `output` and trimming it was 20x slower in debug builds.)
+        let member = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: maxMemberByteCount(inputCount: input.count), alignment: 64)
+        defer { member.deallocate() }
+        let count = try compressMember(input, level: level, strategy: strategy, into: member)
+        output.append(contentsOf: UnsafeRawBufferPointer(rebasing: member[0..<count]))
+    }
+
+    /// Writes one complete member for `input` at the start of `buffer`, which must hold at least
+    /// `maxMemberByteCount(inputCount: input.count)` bytes; returns the member's size. Thread-safe; lets a caller
+    /// reuse its buffers so that no memory is allocated per block.
+    public static func compressMember(_ input: UnsafeRawBufferPointer, level: Int, strategy: DeflateStrategy,
+                                      into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         precondition(input.count <= Int(UInt32.max), "block of \(input.count) bytes exceeds the 32-bit size field")
+        precondition(buffer.count >= maxMemberByteCount(inputCount: input.count), "member buffer too small")
         // Huffman-only goes to our own encoder (4x zlib's speed); level 0 means stored in zlib, so it stays there.
         let ownHuffman = strategy == .huffman && level != 0
         let stream = ownHuffman ? nil : ZStream(deflateLevel: level, strategy: strategy, windowBits: -15)
-        let bound = stream.map { Int(deflateBound($0.pointer, uLong(input.count))) }
-            ?? HuffmanDeflate.maxCompressedByteCount(inputCount: input.count)
-        // The member is built in a scratch buffer big enough for the worst case, so one deflate(Z_FINISH) ends it,
-        // then appended with one memcpy. (Zero-filling `output` and trimming it was 20x slower in debug builds.)
-        let member = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: headerByteCount + bound + trailerByteCount, alignment: 64)
-        defer { member.deallocate() }
-        let base = member.baseAddress!
+        let room = buffer.count - headerByteCount - trailerByteCount
+        let base = buffer.baseAddress!
         let bodyCount: Int
         if let stream {
             let z = stream.pointer
             z.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
             z.pointee.avail_in = UInt32(input.count)
             z.pointee.next_out = (base + headerByteCount).assumingMemoryBound(to: Bytef.self)
-            z.pointee.avail_out = UInt32(bound)
+            z.pointee.avail_out = UInt32(min(room, Int(UInt32.max)))
             let status = try mapZlibReturn(deflate(z, Z_FINISH), z, .deflate)
             precondition(status == .streamEnd, "deflate(Z_FINISH) did not finish within deflateBound")
             bodyCount = Int(z.pointee.total_out)
         } else {
-            bodyCount = HuffmanDeflate.compress(input, into: UnsafeMutableRawBufferPointer(rebasing: member[headerByteCount...]))
+            bodyCount = HuffmanDeflate.compress(
+                input, into: UnsafeMutableRawBufferPointer(start: base + headerByteCount, count: room))
         }
         let memberCount = headerByteCount + bodyCount + trailerByteCount
         guard memberCount <= maxMemberByteCount else {
             throw GzipError(.compressionFailed, detail: "member of \(memberCount) bytes exceeds the 32-bit size field")
         }
         let header: [UInt8] = [0x1f, 0x8b, 8, flagExtra, 0, 0, 0, 0, 0, 0xff, 12, 0, subfieldID.0, subfieldID.1, 8, 0]
-        header.withUnsafeBytes { member.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        header.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         base.storeBytes(of: UInt32(memberCount).littleEndian, toByteOffset: 16, as: UInt32.self)
         base.storeBytes(of: UInt32(input.count).littleEndian, toByteOffset: 20, as: UInt32.self)
         let trailer = base + headerByteCount + bodyCount
         trailer.storeBytes(of: CRC32.checksum(input).littleEndian, as: UInt32.self)
         trailer.storeBytes(of: UInt32(input.count).littleEndian, toByteOffset: 4, as: UInt32.self)
-        output.append(contentsOf: UnsafeRawBufferPointer(rebasing: member[0..<memberCount]))
+        return memberCount
     }
 
     /// If `prefix` starts with a member header of our block format: (memberByteCount, uncompressedByteCount); nil if not

@@ -14,6 +14,11 @@ import Darwin
 import Crypto
 import Synchronization
 
+/// Marks the error of an input that another run holds locked (see `InputFile.init(path:exclusive:wait:)`).
+enum InputBusy {
+    static let message = "input busy: held by another npyexp run"
+}
+
 /// An input opened for streaming: a regular file or a pipe (standard input).
 final class InputFile {
     let path: String
@@ -30,7 +35,9 @@ final class InputFile {
     /// flock(2) until closed: another npyexp run that reaches the same input waits, then finds its output complete
     /// and skips it, so overlapping runs neither do an input twice nor interleave an output with its sidecar.
     /// The lock is advisory and best effort: where flock is unsupported (some network file systems) it is skipped.
-    init(path: String, exclusive: Bool = true) throws(NPYExpError) {
+    /// With `wait` false, an input another run holds is not waited for: `InputBusy` is thrown instead, so that a
+    /// caller holding other inputs' locks (a group commit) never waits while holding them (no deadlock between runs).
+    init(path: String, exclusive: Bool = true, wait: Bool = true) throws(NPYExpError) {
         self.path = path
         let fd = SystemCall.retrying { open(path, O_RDONLY | O_CLOEXEC) }
         try SystemCall.check(fd, "cannot open", path: path, category: .noInput)
@@ -40,7 +47,11 @@ final class InputFile {
             throw NPYExpError(path: path, "is a directory", category: .noInput)
         }
         if exclusive && (st.st_mode & S_IFMT) == S_IFREG {
-            _ = SystemCall.retrying { flock(fd, LOCK_EX) }
+            let locked = SystemCall.retrying { flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) }
+            if locked == -1 && errno == EWOULDBLOCK {
+                close(fd)
+                throw NPYExpError(path: path, InputBusy.message, category: .noInput)
+            }
             // The identity is taken after the lock: a writer that held it may have replaced the bytes meanwhile.
             _ = fstat(fd, &st)
         }

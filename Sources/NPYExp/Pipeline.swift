@@ -157,7 +157,9 @@ public final class ExpPipeline: Sendable {
     }
 
     private func run(_ item: InputItem, toStandardOutput: Bool, deferCommit: Bool, report: inout FileReport) throws {
-        let file = item.isStandardInput ? InputFile(standardInput: ()) : try InputFile(path: item.path)
+        let file =
+            item.isStandardInput
+            ? InputFile(standardInput: ()) : try InputFile(path: item.path, wait: !deferCommit)
         // The input's flock must outlive the sidecar write, or an overlapping run could see the output half-done.
         defer { withExtendedLifetime(file) {} }
         file.progress = configuration.progress
@@ -283,6 +285,7 @@ public final class ExpPipeline: Sendable {
         let state = Mutex<(next: Int, failed: Bool, reports: [FileReport?])>(
             (0, false, Array(repeating: nil, count: items.count)))
         let callback = Mutex<Void>(())
+        let busy = Mutex<[Int]>([])
         let workers = max(1, min(configuration.fileConcurrency ?? configuration.jobs, items.count))
         // Many outputs: commit them in groups (two syncfs per batch instead of three fsyncs per file).
         let group = items.count > 1 && configuration.durable ? CommitGroup() : nil
@@ -304,6 +307,11 @@ public final class ExpPipeline: Sendable {
                 }
                 guard let index else { return }
                 let report = self.process(items[index], toStandardOutput: false, deferCommit: group != nil)
+                if report.error?.message == InputBusy.message {
+                    // Another run holds it: come back to it once this run holds no locks (no deadlock).
+                    busy.withLock { $0.append(index) }
+                    continue
+                }
                 if let group, !report.pendingRenames.isEmpty {
                     publish(group.add(report, renames: report.pendingRenames))
                 } else {
@@ -313,6 +321,11 @@ public final class ExpPipeline: Sendable {
         }
         if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
         if let group { publish(group.flush()) }
+        // Inputs another run was holding: wait for each in turn, holding nothing else; usually its output is now
+        // complete and is skipped.
+        for index in busy.withLock({ $0.sorted() }) where !(stopAfterFailure && state.withLock { $0.failed }) {
+            publish([process(items[index], toStandardOutput: false, deferCommit: false)])
+        }
         return state.withLock { $0.reports.compactMap { $0 } }
     }
 

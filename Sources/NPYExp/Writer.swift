@@ -63,7 +63,9 @@ final class BlockGzipPayload: PayloadSink {
     private let jobs: Int
     private let batch: AlignedBuffer
     private var filled = 0
-    private var compressed: [[UInt8]]
+    /// One reusable member buffer per block of a batch (no allocation per block), made when first needed.
+    private var members: [AlignedBuffer] = []
+    private let memberCounts: UnsafeMutableBufferPointer<Int>
 
     init(_ destination: OutputDestination, level: Int, strategy: StrategyChoice, blockSize: Int, jobs: Int) {
         self.destination = destination
@@ -74,8 +76,11 @@ final class BlockGzipPayload: PayloadSink {
         // Two blocks per core keeps both cores busy when block costs differ.
         let blocks = max(2, 2 * self.jobs)
         batch = AlignedBuffer(byteCount: blocks * blockSize)
-        compressed = Array(repeating: [], count: blocks)
+        memberCounts = .allocate(capacity: blocks)
+        memberCounts.initialize(repeating: 0)
     }
+
+    deinit { memberCounts.deallocate() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
@@ -102,30 +107,33 @@ final class BlockGzipPayload: PayloadSink {
         let total = filled
         let input = SharedPointer(raw: batch.base)
         let errors = ErrorSlots(count: blocks)
-        compressed.withUnsafeMutableBufferPointer { outputs in
-            let out = SharedPointer(raw: UnsafeMutableRawPointer(outputs.baseAddress!))
-            let work: @Sendable (Int) -> Void = { i in
-                let slot = out.raw.assumingMemoryBound(to: [UInt8].self) + i
-                slot.pointee.removeAll(keepingCapacity: true)
-                let start = i * blockSize
-                let count = min(blockSize, total - start)
-                do {
-                    try GzipBlocks.compressMember(
-                        UnsafeRawBufferPointer(start: input.raw + start, count: count),
-                        level: level, strategy: strategy, into: &slot.pointee)
-                } catch {
-                    errors.set(i, error)
-                }
+        while members.count < blocks {
+            members.append(AlignedBuffer(byteCount: GzipBlocks.maxMemberByteCount(inputCount: blockSize)))
+        }
+        let outputs = members.map { SharedPointer(raw: $0.base) }
+        let room = members[0].count
+        let counts = SharedPointer(raw: UnsafeMutableRawPointer(memberCounts.baseAddress!))
+        let work: @Sendable (Int) -> Void = { i in
+            let start = i * blockSize
+            let count = min(blockSize, total - start)
+            do {
+                let n = try GzipBlocks.compressMember(
+                    UnsafeRawBufferPointer(start: input.raw + start, count: count),
+                    level: level, strategy: strategy,
+                    into: UnsafeMutableRawBufferPointer(start: outputs[i].raw, count: room))
+                counts.raw.assumingMemoryBound(to: Int.self)[i] = n
+            } catch {
+                errors.set(i, error)
             }
-            if blocks == 1 || jobs == 1 {
-                for i in 0..<blocks { work(i) }
-            } else {
-                DispatchQueue.concurrentPerform(iterations: blocks, execute: work)
-            }
+        }
+        if blocks == 1 || jobs == 1 {
+            for i in 0..<blocks { work(i) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: blocks, execute: work)
         }
         if let e = errors.first { throw e }
         for i in 0..<blocks {
-            try compressed[i].withUnsafeBytes { try destination.write($0) }
+            try destination.write(UnsafeRawBufferPointer(start: members[i].base, count: memberCounts[i]))
         }
         filled = 0
     }
