@@ -3,7 +3,6 @@
 // lockstep (each read and inflated on its own thread ahead of the product), their shapes, orders and dtypes checked,
 // and the output follows the forward command's rules: atomic, with a SHA-256 sidecar. Relies on the Reader, the
 // Writer, ExpKernels.backward and Dispatch.
-import Dispatch
 import ExpKernels
 import NPYFormat
 
@@ -130,10 +129,7 @@ extension ExpPipeline {
             let parsed = try bytes.withUnsafeBytes { try NPYHeader.parse($0) }
             if let (header, used) = parsed { return (header, Array(bytes[used...])) }
             if n == 0 {
-                throw NPYExpError(
-                    path: path,
-                    bytes.isEmpty ? "empty input (no NPY header)" : "truncated NPY header (input ends after \(bytes.count) bytes)",
-                    category: .data)
+                throw NPYExpError(path: path, ExpTransform.Failure.truncatedHeader(bytes.count).description, category: .data)
             }
         }
     }
@@ -160,13 +156,11 @@ extension ExpPipeline {
                 leftovers[k].removeFirst(fromLeftover)
                 let got = fromLeftover + (try side.stream.read(into: buffer.base + fromLeftover, count: want - fromLeftover))
                 if got < want {
-                    throw NPYExpError(
-                        path: side.path,
-                        "data shorter than the shape: expected \(count * itemSize) bytes, got \(done * itemSize + got)",
-                        category: .data)
+                    let failure = ExpTransform.Failure.shortData(expected: count * itemSize, got: done * itemSize + got)
+                    throw NPYExpError(path: side.path, failure.description, category: .data)
                 }
             }
-            try Self.product(
+            Self.product(
                 type: type, n: n, jobs: configuration.jobs, result: (rawResult, result.dtype),
                 grad: (rawGrad, grad.dtype), out: out)
             try payload.write(UnsafeRawBufferPointer(start: out.base, count: n * type.itemSize))
@@ -181,9 +175,8 @@ extension ExpPipeline {
                 extra += n
             }
             if extra > 0 {
-                throw NPYExpError(
-                    path: side.path, "\(extra) unexpected bytes after the array data (expected \(count * itemSize) bytes)",
-                    category: .data)
+                let failure = ExpTransform.Failure.trailingBytes(expected: count * itemSize, extra: extra)
+                throw NPYExpError(path: side.path, failure.description, category: .data)
             }
         }
     }
@@ -191,29 +184,27 @@ extension ExpPipeline {
     private static func product(
         type: ComputeType, n: Int, jobs: Int, result: (AlignedBuffer, NPYDType), grad: (AlignedBuffer, NPYDType),
         out: AlignedBuffer
-    ) throws {
+    ) {
         // Bring both operands to little-endian compute layout in place (a byte swap at most: same dtype).
         let r = SharedPointer(raw: result.0.base)
         let g = SharedPointer(raw: grad.0.base)
         let o = SharedPointer(raw: out.base)
         let rType = result.1
         let gType = grad.1
-        let slices = max(1, min(jobs, n / 16_384))
-        let perSlice = (n + slices - 1) / slices
-        let work: @Sendable (Int) -> Void = { s in
-            let start = s * perSlice
-            let count = min(perSlice, n - start)
-            guard count > 0 else { return }
+        Parallel.slices(of: n, jobs: jobs) { _, range in
             if rType.byteOrder == .big {
-                ElementConverter.convert(UnsafeRawPointer(r.raw), dtype: rType, start: start, count: count, into: r.raw, target: type)
+                ElementConverter.convert(
+                    UnsafeRawPointer(r.raw), dtype: rType, start: range.lowerBound, count: range.count, into: r.raw,
+                    target: type)
             }
             if gType.byteOrder == .big {
-                ElementConverter.convert(UnsafeRawPointer(g.raw), dtype: gType, start: start, count: count, into: g.raw, target: type)
+                ElementConverter.convert(
+                    UnsafeRawPointer(g.raw), dtype: gType, start: range.lowerBound, count: range.count, into: g.raw,
+                    target: type)
             }
-            let offset = start * type.itemSize
-            Self.kernel(type, r.raw + offset, g.raw + offset, o.raw + offset, count)
+            let offset = range.lowerBound * type.itemSize
+            Self.kernel(type, r.raw + offset, g.raw + offset, o.raw + offset, range.count)
         }
-        if slices == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: slices, execute: work) }
     }
 
     private static func kernel(

@@ -39,24 +39,26 @@ public enum Checksums {
     /// The output's digest when the output is complete and was made from this very input with the same options:
     /// its sidecar verifies, and the recorded input size and mtime match (or, if they moved, the input's SHA-256).
     static func completeOutputDigest(_ output: String, input: InputFile, recipe: String) -> String? {
+        // The sidecar is read once; the cheap checks come before hashing the output.
         guard let text = try? readSmallFile(sidecarPath(for: output), limit: 4096),
             let recorded = Provenance(sidecarText: text), recorded.recipe == recipe,
-            let identity = input.identity,
-            let digest = verifiedDigest(of: output)
+            let identity = input.identity, identity.size == recorded.size,
+            let expected = recordedDigest(in: text, name: PathTools.split(output).1),
+            let digest = try? sha256(ofFile: output), digest == expected
         else { return nil }
-        if identity.size == recorded.size && identity.mtimeNanoseconds == recorded.mtimeNanoseconds {
-            return digest
-        }
-        guard identity.size == recorded.size, let now = try? sha256(ofFile: input.path), now == recorded.sha256 else {
-            return nil
-        }
+        if identity.mtimeNanoseconds == recorded.mtimeNanoseconds { return digest }
+        guard let now = try? sha256(ofFile: input.path), now == recorded.sha256 else { return nil }
         return digest
     }
 
     /// The hash the sidecar records for `path`, when the sidecar is well-formed and names the file.
     public static func recordedDigest(of path: String) -> String? {
         guard let text = try? readSmallFile(sidecarPath(for: path), limit: 4096) else { return nil }
-        let name = PathTools.split(path).1
+        return recordedDigest(in: text, name: PathTools.split(path).1)
+    }
+
+    /// The hash a sidecar's text records for the file called `name`.
+    static func recordedDigest(in text: String, name: String) -> String? {
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].count == 64 else { continue }

@@ -24,6 +24,12 @@ public struct InputItem: Sendable, Equatable, Hashable {
         self.relativePath = relativePath
     }
 
+    /// A single file named on its own: its base is its directory.
+    public init(file path: String) {
+        let (dir, name) = PathTools.split(path)
+        self.init(path: path, base: dir, relativePath: name)
+    }
+
     public static let standardInput = InputItem(path: "-", base: ".", relativePath: "-")
     public var isStandardInput: Bool { path == "-" }
 }
@@ -80,8 +86,7 @@ public enum InputDiscovery {
                 }
                 return found
             }
-            let (dir, name) = PathTools.split(argument)
-            return [InputItem(path: argument, base: dir, relativePath: name)]
+            return [InputItem(file: argument)]
         }
         if hasWildcard(argument) {
             let found = glob(argument)

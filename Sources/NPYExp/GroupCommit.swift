@@ -35,11 +35,7 @@ extension AtomicFile {
 
 /// Collects finished outputs and commits them in batches (at most `batchFiles` inputs stay open meanwhile).
 final class CommitGroup: Sendable {
-    private struct Entry {
-        var report: FileReport
-        var renames: [PendingRename]
-    }
-    private let pending = Mutex<[Entry]>([])
+    private let pending = Mutex<[FileReport]>([])
     /// Serialises flushes so that reports come out in commit order.
     private let flushing = Mutex<Void>(())
     let batchFiles: Int
@@ -49,9 +45,9 @@ final class CommitGroup: Sendable {
     }
 
     /// Adds a written output; flushes when the batch is full. Returns the reports that are now final.
-    func add(_ report: FileReport, renames: [PendingRename]) -> [FileReport] {
+    func add(_ report: FileReport) -> [FileReport] {
         let full = pending.withLock { list -> Bool in
-            list.append(Entry(report: report, renames: renames))
+            list.append(report)
             return list.count >= batchFiles
         }
         return full ? flush() : []
@@ -60,44 +56,45 @@ final class CommitGroup: Sendable {
     /// Makes every pending output durable and visible; returns their final reports.
     func flush() -> [FileReport] {
         flushing.withLock { _ in
-            let entries = pending.withLock { list -> [Entry] in
+            let entries = pending.withLock { list -> [FileReport] in
                 let all = list
                 list.removeAll()
                 return all
             }
             guard !entries.isEmpty else { return [] }
-            let directories = Set(entries.flatMap { $0.renames.map { PathTools.split($0.final).0 } })
+            let directories = Set(entries.flatMap { $0.pendingRenames.map { PathTools.split($0.final).0 } })
             // Inputs stay open (flocked) until this function returns: `entries` holds them.
             var reports = entries.map { entry -> FileReport in
-                var r = entry.report
+                var r = entry
                 r.heldInput = nil
+                r.pendingRenames = []
                 return r
             }
             if let error = Self.syncFileSystems(of: directories) {
                 for (i, entry) in entries.enumerated() {
-                    for r in entry.renames {
+                    for r in entry.pendingRenames {
                         unlink(r.temporary)
                         TemporaryFiles.unregister(r.temporary)
                     }
-                    reports[i].status = .failed(NPYExpError(path: entry.report.input.path, error.message, category: .output))
+                    reports[i].status = .failed(NPYExpError(path: entry.input.path, error.message, category: .output))
                 }
                 return reports
             }
             for (i, entry) in entries.enumerated() {
                 // The output first, its sidecar last: a sidecar in place means its output is complete.
-                for (k, r) in entry.renames.enumerated() where rename(r.temporary, r.final) == -1 {
+                for (k, r) in entry.pendingRenames.enumerated() where rename(r.temporary, r.final) == -1 {
                     let code = errno
-                    for rest in entry.renames[k...] {
+                    for rest in entry.pendingRenames[k...] {
                         unlink(rest.temporary)
                         TemporaryFiles.unregister(rest.temporary)
                     }
                     reports[i].status = .failed(
                         NPYExpError(
-                            path: entry.report.input.path,
+                            path: entry.input.path,
                             "\(r.final): cannot rename into place: \(SystemCall.errnoText(code))", category: .output))
                     break
                 }
-                for r in entry.renames { TemporaryFiles.unregister(r.temporary) }
+                for r in entry.pendingRenames { TemporaryFiles.unregister(r.temporary) }
             }
             if let error = Self.syncFileSystems(of: directories) {
                 for i in reports.indices where reports[i].error == nil {

@@ -214,9 +214,3 @@ final class PullStream {
         done.wait()
     }
 }
-
-/// Moves a non-Sendable reference to the producer thread; only that thread uses it until `done` is signalled.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}

@@ -86,6 +86,11 @@ public struct FileReport: Sendable {
     /// The input, kept open (and so flocked) until its group commit, so that an overlapping run waits for the
     /// renamed output instead of redoing it.
     var heldInput: UncheckedBox<AnyObject>?
+    /// Where the input stands in `processAll`'s list.
+    var position = 0
+
+    /// Another run held the input's lock; `processAll` comes back to it.
+    var inputWasBusy: Bool { error?.message == InputBusy.message }
 
     public var error: NPYExpError? {
         if case .failed(let e) = status { return e }
@@ -217,7 +222,7 @@ public final class ExpPipeline: Sendable {
             if let atomic {
                 let source = file.identity.map {
                     Provenance(
-                        size: $0.size, mtimeNanoseconds: $0.mtimeNanoseconds, sha256: file.digest(),
+                        size: $0.size, mtimeNanoseconds: $0.mtimeNanoseconds, sha256: report.inputSHA256 ?? "",
                         recipe: recipe(gzip: gzip))
                 }
                 if deferCommit {
@@ -292,7 +297,7 @@ public final class ExpPipeline: Sendable {
         let publish: @Sendable ([FileReport]) -> Void = { reports in
             state.withLock { s in
                 for r in reports {
-                    if let i = items.firstIndex(of: r.input) { s.reports[i] = r }
+                    s.reports[r.position] = r
                     if r.error != nil { s.failed = true }
                 }
             }
@@ -306,25 +311,28 @@ public final class ExpPipeline: Sendable {
                     return s.next - 1
                 }
                 guard let index else { return }
-                let report = self.process(items[index], toStandardOutput: false, deferCommit: group != nil)
-                if report.error?.message == InputBusy.message {
+                var report = self.process(items[index], toStandardOutput: false, deferCommit: group != nil)
+                report.position = index
+                if report.inputWasBusy {
                     // Another run holds it: come back to it once this run holds no locks (no deadlock).
                     busy.withLock { $0.append(index) }
                     continue
                 }
                 if let group, !report.pendingRenames.isEmpty {
-                    publish(group.add(report, renames: report.pendingRenames))
+                    publish(group.add(report))
                 } else {
                     publish([report])
                 }
             }
         }
-        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        Parallel.run(workers, jobs: workers, work)
         if let group { publish(group.flush()) }
         // Inputs another run was holding: wait for each in turn, holding nothing else; usually its output is now
         // complete and is skipped.
         for index in busy.withLock({ $0.sorted() }) where !(stopAfterFailure && state.withLock { $0.failed }) {
-            publish([process(items[index], toStandardOutput: false, deferCommit: false)])
+            var report = process(items[index], toStandardOutput: false, deferCommit: false)
+            report.position = index
+            publish([report])
         }
         return state.withLock { $0.reports.compactMap { $0 } }
     }

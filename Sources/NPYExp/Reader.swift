@@ -1,8 +1,7 @@
 // Reader: the first stage. Reads an input in fixed-size pieces, recognises gzip by its magic bytes and inflates it:
 // npyexp's own block-framed gzip (every member's size in its FEXTRA field) on all cores, any other gzip serially
 // through one streaming decoder that also follows concatenated members. Memory is a few fixed buffers.
-// Relies on Gzip (zlib), Dispatch.
-import Dispatch
+// Relies on Gzip (zlib) and Parallel (all cores).
 import Gzip
 
 /// How an input's bytes are packed.
@@ -16,7 +15,8 @@ final class InputReader {
     private let buffer: AlignedBuffer
     private var pending = 0  // bytes read by detect() and not yet handed on
     private(set) var container: Container = .plain
-    private(set) var compressedBytes = 0
+    /// Bytes of the input file read so far (compressed, for gzip).
+    var compressedBytes: Int { file.bytesRead }
     private(set) var parallelBlocks = 0
 
     /// Largest batch of compressed members inflated at once, and its uncompressed room.
@@ -32,7 +32,6 @@ final class InputReader {
     /// Reads the first bytes and decides between plain and gzip.
     func detect() throws -> Container {
         pending = try file.readFully(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: 64 << 10))
-        compressedBytes = pending
         let b = buffer.bytes
         container = pending >= 2 && b[0] == 0x1f && b[1] == 0x8b ? .gzip : .plain
         return container
@@ -48,45 +47,33 @@ final class InputReader {
             if (try? GzipBlocks.blockSizes(prefix)) ?? nil != nil {
                 try runBlocks(consumer)
             } else {
-                try runSerial(startingWith: pending, consumer)
+                try runSerial(from: buffer, have: pending, consumer)
             }
         }
         try file.checkUnchanged()
     }
 
-    /// Serial inflate of `have` bytes at the start of `from` and the rest of the file.
-    private func runSerial(from: AlignedBuffer, have: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let decoder = GzipDecoder()
-        try decoder.write(UnsafeRawBufferPointer(start: from.base, count: have), to: consumer)
-        var n = 0
-        repeat {
+    /// Hands `have` bytes at the start of `from`, then the rest of the file in buffer-sized reads, to `sink`.
+    private func forwardRest(
+        from: AlignedBuffer, have: Int, to sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var n = have
+        var source = from
+        while n > 0 {
+            try sink(UnsafeRawBufferPointer(start: source.base, count: n))
+            source = buffer
             n = try file.read(into: buffer.bytes)
-            compressedBytes += n
-            try decoder.write(UnsafeRawBufferPointer(start: buffer.base, count: n), to: consumer)
-        } while n > 0
-        try decoder.finish()
+        }
     }
 
     private func runPlain(_ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var have = pending
-        let piece = 1 << 20
-        while have > 0 {
-            try consumer(UnsafeRawBufferPointer(start: buffer.base, count: have))
-            have = try file.read(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: piece))
-            compressedBytes += have
-        }
+        try forwardRest(from: buffer, have: pending, to: consumer)
     }
 
-    /// Serial inflate of `have` bytes already at the start of the buffer and the rest of the file.
-    private func runSerial(startingWith have: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Serial inflate of `have` bytes at the start of `from` and the rest of the file.
+    private func runSerial(from: AlignedBuffer, have: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
         let decoder = GzipDecoder()
-        var have = have
-        let piece = 1 << 20
-        while have > 0 {
-            try decoder.write(UnsafeRawBufferPointer(start: buffer.base, count: have), to: consumer)
-            have = try file.read(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: piece))
-            compressedBytes += have
-        }
+        try forwardRest(from: from, have: have) { try decoder.write($0, to: consumer) }
         try decoder.finish()
     }
 
@@ -107,7 +94,6 @@ final class InputReader {
             if !atEnd && have < buffer.count {
                 let n = try file.readFully(
                     into: UnsafeMutableRawBufferPointer(start: buffer.base + have, count: buffer.count - have))
-                compressedBytes += n
                 have += n
                 atEnd = have < buffer.count
             }
@@ -162,29 +148,9 @@ final class InputReader {
                 errors.set(i, error)
             }
         }
-        if members.count == 1 || jobs == 1 {
-            for i in members.indices { work(i) }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: members.count, execute: work)
-        }
+        Parallel.run(members.count, jobs: jobs, work)
         if let first = errors.first { throw first }
     }
-}
-
-/// One error slot per parallel iteration, so the first failure in input order is the one reported.
-final class ErrorSlots: @unchecked Sendable {
-    // Each iteration writes only its own slot; they are read after concurrentPerform returns.
-    private let slots: UnsafeMutableBufferPointer<(any Error)?>
-    init(count: Int) {
-        slots = .allocate(capacity: max(count, 1))
-        slots.initialize(repeating: nil)
-    }
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-    func set(_ i: Int, _ e: any Error) { slots[i] = e }
-    var first: (any Error)? { slots.lazy.compactMap { $0 }.first }
 }
 
 /// A block member whose inflated size differs from the size its header declares.

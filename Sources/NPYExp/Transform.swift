@@ -3,26 +3,8 @@
 // all cores with DispatchQueue.concurrentPerform, and hands the output header and data to the output encoder. Memory
 // is a few chunk buffers whatever the tensor's size. Relies on NPYFormat, ExpKernels, Dispatch.
 import Crypto
-import Dispatch
 import ExpKernels
 import NPYFormat
-
-/// Shares a buffer's base address with the iterations of `concurrentPerform`, whose closure must be `@Sendable`.
-/// Safe because every iteration reads and writes only its own disjoint range of elements.
-struct SharedPointer: @unchecked Sendable {
-    let raw: UnsafeMutableRawPointer
-}
-
-/// A 64-byte aligned byte buffer owned by one object.
-final class AlignedBuffer {
-    let bytes: UnsafeMutableRawBufferPointer
-    init(byteCount: Int) {
-        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
-    }
-    deinit { bytes.deallocate() }
-    var base: UnsafeMutableRawPointer { bytes.baseAddress! }
-    var count: Int { bytes.count }
-}
 
 /// What an element-wise operation does to one chunk of compute-typed elements, in place.
 enum ElementOperation: Sendable {
@@ -175,13 +157,16 @@ final class ExpTransform {
     /// Feeds the next piece of the decompressed input.
     func consume(_ bytes: UnsafeRawBufferPointer) throws {
         if header == nil {
-            headerBytes.append(contentsOf: bytes)
+            // Only what can still be header is copied (numpy's limit: 10,000 bytes of text after 12 bytes of
+            // magic, version and length); the data after it is taken straight from `bytes`.
+            let earlier = headerBytes.count
+            let take = min(bytes.count, max(0, 12 + 10_000 - earlier))
+            headerBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[..<take]))
             let parsed = try headerBytes.withUnsafeBytes { try NPYHeader.parse($0) }
             guard let (h, used) = parsed else { return }
             try start(h)
-            let tail = headerBytes[used...]
             headerBytes = []
-            try Array(tail).withUnsafeBytes { try consumeData($0) }
+            try consumeData(UnsafeRawBufferPointer(rebasing: bytes[(used - earlier)...]))
             return
         }
         try consumeData(bytes)
@@ -238,22 +223,16 @@ final class ExpTransform {
         let outBase = SharedPointer(raw: target.base)
         let identity = outputChunk == nil
         let slots = CountSlots(jobs)
-        // Slices of at least 16 Ki elements: smaller ones cost more in dispatch than they save.
-        let slices = max(1, min(jobs, count / 16_384))
-        let perSlice = (count + slices - 1) / slices
-        let work: @Sendable (Int) -> Void = { s in
-            let start = s * perSlice
-            let n = min(perSlice, count - start)
-            guard n > 0 else { return }
+        Parallel.slices(of: count, jobs: jobs) { s, range in
             if !identity {
                 ElementConverter.convert(
-                    UnsafeRawPointer(inBase.raw), dtype: dtype, start: start, count: n, into: outBase.raw, target: type)
+                    UnsafeRawPointer(inBase.raw), dtype: dtype, start: range.lowerBound, count: range.count,
+                    into: outBase.raw, target: type)
             }
-            let results = outBase.raw + start * type.itemSize
-            ElementOperation.exp.apply(type, results, count: n)
-            slots.slots[s] = ResultCounts.of(type, UnsafeRawPointer(results), count: n)
+            let results = outBase.raw + range.lowerBound * type.itemSize
+            ElementOperation.exp.apply(type, results, count: range.count)
+            slots.slots[s] = ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
         }
-        if slices == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: slices, execute: work) }
         counts = slots.slots.reduce(counts, +)
         elementCount += count
         try emit(UnsafeRawBufferPointer(start: target.base, count: count * type.itemSize))

@@ -126,11 +126,7 @@ final class BlockGzipPayload: PayloadSink {
                 errors.set(i, error)
             }
         }
-        if blocks == 1 || jobs == 1 {
-            for i in 0..<blocks { work(i) }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: blocks, execute: work)
-        }
+        Parallel.run(blocks, jobs: jobs, work)
         if let e = errors.first { throw e }
         for i in 0..<blocks {
             try destination.write(UnsafeRawBufferPointer(start: members[i].base, count: memberCounts[i]))
@@ -144,5 +140,4 @@ final class BlockGzipPayload: PayloadSink {
         return GzipBlocks.chooseStrategy(sample: sample, level: level)
     }
 
-    var chosenStrategy: DeflateStrategy? { strategy }
 }

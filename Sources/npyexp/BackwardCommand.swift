@@ -20,23 +20,7 @@ struct Backward: ParsableCommand {
     @Argument(help: "Pairs of files: RESULT GRAD [RESULT GRAD ...].")
     var files: [String] = []
 
-    @Option(name: [.short, .customLong("output-dir")], help: "Write outputs below DIR.")
-    var outputDir: String?
-
-    @Flag(name: [.customShort("c"), .customLong("stdout")], help: "Write the single result to standard output.")
-    var stdout = false
-
-    @Option(name: [.short, .long], help: "Threads to use (default: all cores).")
-    var jobs: Int?
-
-    @Option(name: [.short, .long], help: "gzip compression level 0-9.")
-    var level: Int = 6
-
-    @Option(help: "deflate strategy.")
-    var strategy: StrategyOption = .auto
-
-    @Flag(inversion: .prefixedNo, help: "gzip the outputs (default: as the gradient input).")
-    var gzip: Bool?
+    @OptionGroup var output: OutputOptions
 
     @Flag(name: [.short, .long], help: "Print a line per pair.")
     var verbose = false
@@ -45,29 +29,19 @@ struct Backward: ParsableCommand {
         if files.isEmpty || files.count % 2 != 0 {
             throw ValidationError("backward takes pairs RESULT GRAD, got \(files.count) file(s)")
         }
-        if !(0...9).contains(level) { throw ValidationError("--level must be 0-9, got \(level)") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if stdout && files.count > 2 { throw ValidationError("--stdout takes a single pair") }
-        if stdout && outputDir != nil { throw ValidationError("--stdout and --output-dir exclude each other") }
+        if output.stdout && files.count > 2 { throw ValidationError("--stdout takes a single pair") }
     }
 
     func run() throws {
         SignalCleanup.install()
         var c = ExpConfiguration()
-        c.container = gzip.map { $0 ? .gzip : .plain } ?? .followInput
-        c.level = level
-        c.strategy = strategy.choice
-        if let jobs { c.jobs = jobs }
-        c.outputDirectory = outputDir
+        output.apply(to: &c)
         let pipeline = ExpPipeline(c)
         var failed = false
         var outputFailed = false
         for i in stride(from: 0, to: files.count, by: 2) {
-            let items = [files[i], files[i + 1]].map { path -> InputItem in
-                let (dir, name) = splitPath(path)
-                return InputItem(path: path, base: dir, relativePath: name)
-            }
-            let report = pipeline.backward(BackwardPair(result: items[0], grad: items[1]), toStandardOutput: stdout)
+            let items = [files[i], files[i + 1]].map(InputItem.init(file:))
+            let report = pipeline.backward(BackwardPair(result: items[0], grad: items[1]), toStandardOutput: output.stdout)
             if let error = report.error {
                 printError("npyexp: \(error)")
                 failed = true
@@ -78,11 +52,5 @@ struct Backward: ParsableCommand {
         }
         if outputFailed { throw ExitCode(ExitStatus.outputError) }
         if failed { throw ExitCode(ExitStatus.someFailed) }
-    }
-
-    private func splitPath(_ path: String) -> (String, String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-        let dir = String(path[..<slash])
-        return (dir.isEmpty ? "/" : dir, String(path[path.index(after: slash)...]))
     }
 }

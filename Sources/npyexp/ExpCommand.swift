@@ -47,26 +47,10 @@ struct Exp: ParsableCommand {
     @Argument(help: "Files, directories, quoted globs, or - for standard input.")
     var inputs: [String] = []
 
-    @Option(name: [.short, .customLong("output-dir")], help: "Write outputs below DIR, keeping paths relative to each input's base.")
-    var outputDir: String?
-
-    @Flag(name: [.customShort("c"), .customLong("stdout")], help: "Write the single result to standard output (no sidecar).")
-    var stdout = false
-
-    @Option(name: [.short, .long], help: "Threads to use (default: all cores).")
-    var jobs: Int?
-
-    @Option(name: [.short, .long], help: "gzip compression level 0-9.")
-    var level: Int = 6
-
-    @Option(help: "deflate strategy: auto picks the smallest output on a sample (faster on near-ties).")
-    var strategy: StrategyOption = .auto
+    @OptionGroup var output: OutputOptions
 
     @Option(help: "Output dtype for real inputs: float16, float32 or float64 (default: keep floats, ints -> float32).")
     var dtype: RealDType?
-
-    @Flag(inversion: .prefixedNo, help: "gzip the outputs (default: as the input).")
-    var gzip: Bool?
 
     @Flag(name: [.short, .long], help: "Redo outputs that are already complete.")
     var force = false
@@ -114,14 +98,11 @@ struct Exp: ParsableCommand {
         if nullSeparated && filesFrom == nil { throw ValidationError("-0/--null needs --files-from") }
         if let shardCount, shardCount < 1 { throw ValidationError("--shard-count must be at least 1") }
         if shardCount != nil && shard != "auto" { throw ValidationError("--shard-count goes with --shard auto") }
-        if shard != nil && (stdout || inputs.contains("-")) {
+        if shard != nil && (output.stdout || inputs.contains("-")) {
             throw ValidationError("--shard needs files, not standard input or --stdout")
         }
         if progress == true && quiet { throw ValidationError("--progress and --quiet exclude each other") }
         _ = try resolveShard()
-        if !(0...9).contains(level) { throw ValidationError("--level must be 0-9, got \(level)") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if stdout && outputDir != nil { throw ValidationError("--stdout and --output-dir exclude each other") }
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input given more than once") }
     }
@@ -129,11 +110,7 @@ struct Exp: ParsableCommand {
     func makeConfiguration() -> ExpConfiguration {
         var c = ExpConfiguration()
         c.outputType = dtype?.computeType
-        c.container = gzip.map { $0 ? .gzip : .plain } ?? .followInput
-        c.level = level
-        c.strategy = strategy.choice
-        if let jobs { c.jobs = jobs }
-        c.outputDirectory = outputDir
+        output.apply(to: &c)
         c.force = force
         c.hashPayload = manifest != nil
         return c
@@ -194,13 +171,13 @@ struct Exp: ParsableCommand {
         }
         var configuration = makeConfiguration()
         let verbose = self.verbose
-        let (kept, ownOutputs) = InputDiscovery.separatingOwnOutputs(items, outputDirectory: outputDir)
+        let (kept, ownOutputs) = InputDiscovery.separatingOwnOutputs(items, outputDirectory: output.outputDir)
         if verbose {
             for item in ownOutputs { printError("npyexp: \(item.path): skipped (an npyexp output)") }
         }
         items = kept
         if let shard { items = shard.select(items) }
-        if stdout && items.count > 1 {
+        if output.stdout && items.count > 1 {
             throw ValidationError("--stdout takes a single input, got \(items.count)")
         }
 
@@ -223,9 +200,9 @@ struct Exp: ParsableCommand {
         let pipeline = ExpPipeline(configuration)
         let reports: [FileReport]
         display.start()
-        if stdout || items.contains(where: \.isStandardInput) {
+        if output.stdout || items.contains(where: \.isStandardInput) {
             reports = items.map { item in
-                let r = pipeline.process(item, toStandardOutput: stdout)
+                let r = pipeline.process(item, toStandardOutput: output.stdout)
                 onReport(r)
                 return r
             }
