@@ -396,7 +396,11 @@ func backwardMatchesNumpyGradTimesExp() throws {
         let exact = npyexp_half_to_double(yh[i]) * npyexp_half_to_double(gh[i])
         #expect(oh[i] == npyexp_double_to_half(exact))
         let v = npyexp_half_to_double(oh[i])
-        #expect(v.isInfinite || abs(v - want[i]) <= 2.5e-3 * abs(want[i]) + 1e-7)
+        // Relative error from three half roundings, plus, where y, g or the product is a subnormal half, half of
+        // the subnormal spacing 2^-24 for each, scaled by the other operand (|g| for y's, |y| for g's, 1 for the
+        // product's). The inputs are random, so the bound must hold for every draw.
+        let subnormalSlack = (abs(gr[i]) + abs(y[i]) + 1) * 0x1p-25
+        #expect(v.isInfinite || abs(v - want[i]) <= 2.5e-3 * abs(want[i]) + max(1e-7, subnormalSlack))
     }
     // complex128: grad * conj(exp(z)), in place into the result buffer
     let zx = (0..<250).flatMap { [x[$0], x[250 + $0]] }, zg = (0..<250).flatMap { [gr[$0], gr[250 + $0]] }
