@@ -90,22 +90,42 @@ struct Exp: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Show a progress line on stderr (default: only when stderr is a terminal).")
     var progress: Bool?
 
+    @Option(help: ArgumentHelp(
+        "The output's file name for standard input under --output-dir (required there).", valueName: "NAME"))
+    var stdinName: String?
+
     func validate() throws {
-        if inputs.isEmpty && filesFrom == nil { throw ValidationError("no INPUT given (use - for standard input)") }
-        if filesFrom == "-" && inputs.contains("-") {
+        if inputs.isEmpty && filesFrom == nil && isatty(0) == 1 {
+            throw ValidationError("no INPUT given and standard input is a terminal (use - for standard input)")
+        }
+        if filesFrom == "-" && readsStandardInput {
             throw ValidationError("--files-from - and the input - both want standard input")
         }
         if nullSeparated && filesFrom == nil { throw ValidationError("-0/--null needs --files-from") }
         if let shardCount, shardCount < 1 { throw ValidationError("--shard-count must be at least 1") }
         if shardCount != nil && shard != "auto" { throw ValidationError("--shard-count goes with --shard auto") }
-        if shard != nil && (output.stdout || inputs.contains("-")) {
+        if shard != nil && (output.stdout || readsStandardInput) {
             throw ValidationError("--shard needs files, not standard input or --stdout")
         }
         if progress == true && quiet { throw ValidationError("--progress and --quiet exclude each other") }
         _ = try resolveShard()
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input given more than once") }
+        if readsStandardInput && output.outputDir != nil && stdinName == nil {
+            throw ValidationError("standard input with --output-dir needs --stdin-name NAME (the output's file name)")
+        }
+        if let stdinName, stdinName.isEmpty || stdinName.contains("/") || stdinName == "." || stdinName == ".." {
+            throw ValidationError("--stdin-name takes a file name without '/', got '\(stdinName)'")
+        }
+        if stdinName != nil && !(readsStandardInput && output.outputDir != nil) {
+            throw ValidationError("--stdin-name goes with standard input and --output-dir")
+        }
     }
+
+    /// INPUT as given, or standard input when none is given (as gzip does when stdin is not a terminal).
+    var arguments: [String] { inputs.isEmpty && filesFrom == nil ? ["-"] : inputs }
+
+    var readsStandardInput: Bool { arguments.contains("-") }
 
     func makeConfiguration() -> ExpConfiguration {
         var c = ExpConfiguration()
@@ -142,19 +162,42 @@ struct Exp: ParsableCommand {
 
     func run() throws {
         SignalCleanup.install()
-        let started = monotonicSeconds()
-        let environment = Self.environment()
-        let shard = try resolveShard()
-        var items: [InputItem] = []
-        var nothingMatched = 0
-        for argument in inputs {
-            do {
-                items += try InputDiscovery.expand(argument)
-            } catch {
-                printError("npyexp: \(error)")
-                nothingMatched += 1
-            }
+        let started = Clock.now()
+        let (items, problems) = try discoverInputs()
+        var configuration = makeConfiguration()
+        let counter = ProgressCounter()
+        configuration.progress = counter
+        var options = BatchOptions()
+        (options.stopAfterFailure, options.toStandardOutput) = (failFast, output.stdout)
+        (options.manifest, options.sums, options.shard) = (manifest, sums, try resolveShard())
+        options.version = NPYExpCommand.version
+        let runner = BatchRunner(configuration, options: options)
+        let plan: RunPlan
+        do { plan = try runner.plan(items) } catch {
+            printError("npyexp: \(error)")
+            throw ExitCode(ExitStatus.usage)
         }
+        if verbose { for item in plan.ownOutputs { printError("npyexp: \(item.path): skipped (an npyexp output)") } }
+        if output.stdout && plan.inputs.count > 1 {
+            throw ValidationError("--stdout takes a single input, got \(plan.inputs.count)")
+        }
+        let display = makeDisplay(plan, counter: counter)
+        let verbose = self.verbose
+        display.start()
+        let result = runner.run(plan, started: started) { report in
+            display.finished(report, size: display.isShown ? Self.fileSize(report.input.path) : nil)
+            Self.print(report, verbose: verbose, display: display)
+        }
+        display.finish()
+        for error in result.recordErrors { printError("npyexp: \(error)") }
+        let status = result.exitStatus(discoveryProblems: problems)
+        if status != ExitStatus.success { throw ExitCode(status) }
+    }
+
+    /// The inputs INPUT and --files-from name, this shard's share of them; problems are printed and counted.
+    func discoverInputs() throws -> (items: [InputItem], problems: Int) {
+        var (items, problems) = InputDiscovery.discover(arguments)
+        if let stdinName { items = items.map { $0.isStandardInput ? .standardInput(named: stdinName) : $0 } }
         if let filesFrom {
             let names: [String]
             do {
@@ -164,84 +207,32 @@ struct Exp: ParsableCommand {
                 throw ExitCode(ExitStatus.noInput)
             }
             let listed = FileList.items(names: names)
-            for error in listed.errors { printError("npyexp: \(error)") }
-            nothingMatched += listed.errors.count
+            problems += listed.errors
             let known = Set(items.map(\.path))
             items += listed.items.filter { !known.contains($0.path) }
         }
-        var configuration = makeConfiguration()
-        let verbose = self.verbose
-        let (kept, ownOutputs) = InputDiscovery.separatingOwnOutputs(items, outputDirectory: output.outputDir)
-        if verbose {
-            for item in ownOutputs { printError("npyexp: \(item.path): skipped (an npyexp output)") }
-        }
-        items = kept
-        if let shard { items = shard.select(items) }
-        if output.stdout && items.count > 1 {
-            throw ValidationError("--stdout takes a single input, got \(items.count)")
-        }
+        for problem in problems { printError("npyexp: \(problem)") }
+        if let shard = try resolveShard() { items = shard.select(items) }
+        return (items, problems.count)
+    }
 
-        let sizes = items.map { Self.fileSize($0.path) }
-        let counter = ProgressCounter()
-        configuration.progress = counter
-        let display = ProgressDisplay(
-            mode: ProgressMode.choose(forced: progress, quiet: quiet, environment: environment), counter: counter,
-            totalFiles: items.count,
+    /// The progress display for a plan (sizes from the file system; standard input has none).
+    func makeDisplay(_ plan: RunPlan, counter: ProgressCounter) -> ProgressDisplay {
+        let environment = Self.environment()
+        let mode = ProgressMode.choose(forced: progress, quiet: quiet, environment: environment)
+        let sizes = mode == .off ? [nil] : plan.inputs.map { Self.fileSize($0.item.path) }
+        return ProgressDisplay(
+            mode: mode, counter: counter,
+            totalFiles: plan.inputs.count,
             totalBytes: sizes.contains(where: { $0 == nil }) ? nil : sizes.reduce(0) { $0 + ($1 ?? 0) },
             environment: environment)
-        var sizeOf: [String: Int] = [:]
-        for (item, size) in zip(items, sizes) { sizeOf[item.path] = size }
-        let sizeTable = sizeOf
-        let onReport: @Sendable (FileReport) -> Void = { report in
-            display.finished(report, size: sizeTable[report.input.path])
-            Self.print(report, verbose: verbose, display: display)
-        }
-
-        let pipeline = ExpPipeline(configuration)
-        let reports: [FileReport]
-        display.start()
-        if output.stdout || items.contains(where: \.isStandardInput) {
-            reports = items.map { item in
-                let r = pipeline.process(item, toStandardOutput: output.stdout)
-                onReport(r)
-                return r
-            }
-        } else {
-            reports = pipeline.processAll(items, stopAfterFailure: failFast, onReport: onReport)
-        }
-        display.finish()
-
-        var recordFailed = false
-        if let manifest {
-            let summary = Manifest.summary(
-                reports, notStarted: items.count - reports.count, seconds: monotonicSeconds() - started, shard: shard,
-                version: NPYExpCommand.version)
-            do { try Manifest.write(reports, summary: summary, to: manifest) } catch {
-                printError("npyexp: \(error)")
-                recordFailed = true
-            }
-        }
-        if let sums {
-            do { try SumsFile.write(reports, to: sums) } catch {
-                printError("npyexp: \(error)")
-                recordFailed = true
-            }
-        }
-        let failures = reports.filter { $0.error != nil }.count
-        let outputFailed = reports.contains { $0.error?.category == .output }
-        if outputFailed || recordFailed { throw ExitCode(ExitStatus.outputError) }
-        if failures > 0 { throw ExitCode(ExitStatus.someFailed) }
-        if nothingMatched > 0 { throw ExitCode(items.isEmpty ? ExitStatus.noInput : ExitStatus.someFailed) }
     }
 }
 
 extension Exp {
     /// Size on disk of a regular file; nil for standard input or anything stat cannot size.
     static func fileSize(_ path: String) -> Int? {
-        if path == "-" { return nil }
-        var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-        return Int(st.st_size)
+        path == "-" ? nil : InputDiscovery.regularFileSize(path)
     }
 
     /// One line per input on stderr: failures always, the rest with -v.

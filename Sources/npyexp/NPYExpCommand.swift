@@ -29,26 +29,14 @@ struct NPYExpCommand: ParsableCommand {
         subcommands: [Exp.self, Backward.self, Verify.self, Inspect.self],
         defaultSubcommand: Exp.self
     )
-}
 
-/// Exit statuses shared by the subcommands.
-enum ExitStatus {
-    static let someFailed: Int32 = 1
-    static let usage: Int32 = 64
-    static let noInput: Int32 = 66
-    static let outputError: Int32 = 74
-}
-
-/// Prints one line to standard error.
-func printError(_ line: String) {
-    var bytes = Array(line.utf8)
-    bytes.append(UInt8(ascii: "\n"))
-    bytes.withUnsafeBytes { b in
-        var offset = 0
-        while offset < b.count {
-            let n = write(2, b.baseAddress! + offset, b.count - offset)
-            if n <= 0 { break }
-            offset += n
-        }
+    /// Parses the command line as bytes (file names need not be UTF-8), then runs the command.
+    static func main() {
+        main(Array(ByteExactArguments.all.dropFirst()))
     }
+}
+
+/// Prints one line to standard error (through the library's single writer for standard streams).
+func printError(_ line: String) {
+    StandardStreams.error(line)
 }

@@ -11,10 +11,10 @@ struct OutputOptions: ParsableArguments {
     @Flag(name: [.customShort("c"), .customLong("stdout")], help: "Write the single result to standard output (no sidecar).")
     var stdout = false
 
-    @Option(name: [.short, .long], help: "Threads to use (default: all cores).")
+    @Option(name: [.customShort("j", allowingJoined: true), .long], help: "Threads to use, 1-1024 (default: all cores).")
     var jobs: Int?
 
-    @Option(name: [.short, .long], help: "gzip compression level 0-9.")
+    @Option(name: [.customShort("l", allowingJoined: true), .long], help: "gzip compression level 0-9.")
     var level: Int = 6
 
     @Option(help: "deflate strategy: auto picks the smallest output on a sample (faster on near-ties).")
@@ -25,7 +25,9 @@ struct OutputOptions: ParsableArguments {
 
     func validate() throws {
         if !(0...9).contains(level) { throw ValidationError("--level must be 0-9, got \(level)") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let jobs, !(1...ExpConfiguration.maximumJobs).contains(jobs) {
+            throw ValidationError("--jobs must be between 1 and \(ExpConfiguration.maximumJobs), got \(jobs)")
+        }
         if stdout && outputDir != nil { throw ValidationError("--stdout and --output-dir exclude each other") }
     }
 

@@ -3,7 +3,7 @@
 // forces it (then, off a terminal, each update is its own line so a log file stays readable). Colour only on a
 // terminal and never when NO_COLOR is set (https://no-color.org) or TERM=dumb. Other stderr lines (-v, errors) go
 // through `printLine` so they never land in the middle of the status line.
-// Relies on NPYExp.ProgressCounter (input bytes read), Dispatch and Glibc (isatty, write).
+// Relies on NPYExp (ProgressCounter, StandardStreams, Clock), Dispatch and Glibc (isatty).
 import Dispatch
 import NPYExp
 import Synchronization
@@ -65,7 +65,7 @@ final class ProgressDisplay: Sendable {
         self.totalBytes = totalBytes
         let noColor = (environment["NO_COLOR"].map { !$0.isEmpty } ?? false) || environment["TERM"] == "dumb"
         color = mode == .terminal && !noColor
-        started = monotonicSeconds()
+        started = Clock.now()
         interval = mode == .terminal ? 0.2 : 2.0
     }
 
@@ -80,6 +80,9 @@ final class ProgressDisplay: Sendable {
     }
 
     /// Records a finished input; `size` is its size on disk (nil for a pipe).
+    /// Whether anything is drawn at all.
+    var isShown: Bool { mode != .off }
+
     func finished(_ report: FileReport, size: Int?) {
         state.withLock { s in
             s.filesDone += 1
@@ -108,7 +111,7 @@ final class ProgressDisplay: Sendable {
             return
         }
         state.withLock { s in
-            writeStderr("\r" + String(repeating: " ", count: s.shown) + "\r" + line + "\n")
+            StandardStreams.errorRaw("\r" + String(repeating: " ", count: s.shown) + "\r" + line + "\n")
             s.shown = 0
         }
     }
@@ -120,10 +123,10 @@ final class ProgressDisplay: Sendable {
             switch mode {
             case .off: return
             case .log:
-                writeStderr(line.plain + "\n")
+                StandardStreams.errorRaw(line.plain + "\n")
             case .terminal:
                 let pad = max(0, s.shown - line.plain.count)
-                writeStderr("\r" + (color ? line.colored : line.plain) + String(repeating: " ", count: pad) + (final ? "\n" : ""))
+                StandardStreams.errorRaw("\r" + (color ? line.colored : line.plain) + String(repeating: " ", count: pad) + (final ? "\n" : ""))
                 s.shown = final ? 0 : line.plain.count
             }
             if final { s.finished = true }
@@ -134,7 +137,7 @@ final class ProgressDisplay: Sendable {
     private func statusLine() -> (plain: String, colored: String) {
         let (files, failed, unread) = state.withLock { ($0.filesDone, $0.failed, $0.unreadBytes) }
         let read = counter.inputBytesRead
-        let elapsed = max(monotonicSeconds() - started, 1e-3)
+        let elapsed = max(Clock.now() - started, 1e-3)
         var done = read + unread
         if let totalBytes { done = min(done, totalBytes) }
         let rate = Double(read) / elapsed
@@ -168,23 +171,5 @@ final class ProgressDisplay: Sendable {
         let s = Int(seconds.rounded(.up))
         let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
         return s >= 3600 ? "\(s / 3600):\(two(s / 60 % 60)):\(two(s % 60))" : "\(s / 60):\(two(s % 60))"
-    }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
-func writeStderr(_ text: String) {
-    var bytes = Array(text.utf8)
-    bytes.withUnsafeMutableBytes { b in
-        var offset = 0
-        while offset < b.count {
-            let n = write(2, b.baseAddress! + offset, b.count - offset)
-            if n <= 0 { break }
-            offset += n
-        }
     }
 }

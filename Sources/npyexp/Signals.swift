@@ -1,5 +1,8 @@
 // Signals: SIGINT, SIGTERM and SIGHUP remove this run's temporary files and exit 128+N, so that a job stopped by
-// Slurm, Kubernetes or a terminal leaves nothing that looks like an output. No signal handler runs: the signals are
+// Slurm, Kubernetes or a terminal leaves nothing that looks like an output; one line says so, and nothing else is
+// printed after it (the writer of standard streams is silenced first). SIGPIPE and SIGXFSZ are ignored: a closed
+// pipe or a file size limit (`ulimit -f`) then fails the write that met it (EPIPE, EFBIG), which is reported as an
+// error of that output, instead of killing the whole batch. No signal handler runs: the signals are
 // blocked in every thread (threads inherit the mask of the thread that creates them, so blocking them before any
 // worker exists covers Dispatch's threads too) and one dedicated thread takes them with sigwait(2). That thread is an
 // ordinary thread, so it may take locks and free memory, which a signal handler may not.
@@ -22,6 +25,8 @@ enum SignalCleanup {
     }
 
     private static let installed: Void = {
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
         var set = sigset_t()
         sigemptyset(&set)
         for sig in signals { sigaddset(&set, sig) }
@@ -33,6 +38,8 @@ enum SignalCleanup {
             for sig in SignalCleanup.signals { sigaddset(&set, sig) }
             var sig: Int32 = 0
             while sigwait(&set, &sig) != 0 {}
+            let name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP"
+            StandardStreams.silence(finalLine: "npyexp: stopped by \(name); this run's temporary files were removed")
             TemporaryFiles.removeAll()
             _exit(128 + sig)
         }, nil)

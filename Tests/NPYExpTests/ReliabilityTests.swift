@@ -122,22 +122,30 @@ import Glibc
         #expect(leftover.count == 1)
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("big.npy.gz").path))
 
-        // The next run writing in `out` removes leftovers of dead writers, and nothing else.
+        // The next run writing in `out`, right away, removes leftovers whose writer is gone (their lock can be
+        // taken), and nothing else: a temporary whose writer holds its lock stays, whatever its PID or age.
         let dead = try deadPID()
         let me = getpid()
-        let decoys: [(name: String, age: Double, removed: Bool)] = [
-            (leftover[0], 120, true),  // the killed run's, idle 2 minutes
-            (".x.npy.npyexp-tmp.\(dead).ab12", 0, false),  // dead writer, but written just now
-            (".y.npy.npyexp-tmp.\(me).cd34", 120, false),  // live writer
-            (".w.npy.npyexp-tmp.\(me).ef56", 2 * 86_400, true),  // untouched for two days
-            (".z.npy.npyexp-tmp.notapid.ab", 2 * 86_400, false),  // not a name npyexp makes
-            ("v.npy.npyexp-tmp.\(dead).ab", 2 * 86_400, false),  // not hidden: not npyexp's either
-            (".u.npy.npyexp-tmp.\(dead).xyz", 2 * 86_400, false),  // RANDOM is not hex
+        let decoys: [(name: String, age: Double, locked: Bool, removed: Bool)] = [
+            (leftover[0], 0, false, true),  // the killed run's, right after the kill
+            (".x.npy.npyexp-tmp.\(dead).ab12", 0, false, true),  // no writer holds it
+            (".npyexp-tmp.\(me).cd34", 2 * 86_400, true, false),  // a live writer holds its lock
+            (".w.npy.npyexp-tmp.\(me).ef56", 2 * 86_400, false, true),  // unlocked, whatever the PID
+            (".z.npy.npyexp-tmp.notapid.ab", 2 * 86_400, false, false),  // not a name npyexp makes
+            ("v.npy.npyexp-tmp.\(dead).ab", 2 * 86_400, false, false),  // not hidden: not npyexp's either
+            (".u.npy.npyexp-tmp.\(dead).xyz", 2 * 86_400, false, false),  // RANDOM is not hex
         ]
         for d in decoys where d.name != leftover[0] {
             try Data("x".utf8).write(to: out.appendingPathComponent(d.name))
         }
         for d in decoys { try backdate(out.appendingPathComponent(d.name), seconds: d.age) }
+        var held: [Int32] = []
+        for d in decoys where d.locked {
+            let fd = open(out.appendingPathComponent(d.name).path, O_RDONLY)
+            #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+            held.append(fd)
+        }
+        defer { held.forEach { close($0) } }
         let small = try npyexp(["-o", out.path, Paths.fixtures.appendingPathComponent("bad/good.npy").path])
         #expect(small.status == 0, "\(small.stderr)")
         let names = Set(allNames(in: out))

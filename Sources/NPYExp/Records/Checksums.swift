@@ -14,26 +14,60 @@ import Crypto
 public enum Checksums {
     public static func sidecarPath(for output: String) -> String { output + ".sha256" }
 
-    /// The line `sha256sum` writes for `name`.
-    static func line(digest: String, name: String) -> String { "\(digest)  \(name)\n" }
-
-    static func writeSidecar(for output: String, digest: String, provenance: Provenance?, durable: Bool) throws {
-        let name = PathTools.split(output).1
-        let file = try AtomicFile(finalPath: sidecarPath(for: output))
-        let text = line(digest: digest, name: name) + (provenance.map { $0.line } ?? "")
-        do {
-            try Array(text.utf8).withUnsafeBytes { try file.write($0) }
-            try file.commit(sync: durable)
-        } catch {
-            file.abandon()
-            throw error
-        }
+    /// The line `sha256sum` writes for `name`: `HASH  NAME`, or, when the name holds a backslash, newline or
+    /// carriage return, `\HASH  ESCAPED` with those escaped as coreutils does.
+    static func line(digest: String, name: String) -> String {
+        let (escaped, marked) = escape(name)
+        return (marked ? "\\" : "") + "\(digest)  \(escaped)\n"
     }
 
-    /// The digest recorded in `path`'s sidecar when the sidecar names this file and the file's bytes match it.
-    public static func verifiedDigest(of path: String) -> String? {
-        guard let recorded = recordedDigest(of: path), let actual = try? sha256(ofFile: path) else { return nil }
-        return recorded == actual ? actual : nil
+    /// coreutils' escaping: `\` -> `\\`, newline -> `\n`, carriage return -> `\r`; true when anything was escaped
+    /// (the line then starts with a backslash).
+    static func escape(_ name: String) -> (String, Bool) {
+        guard name.unicodeScalars.contains(where: { $0 == "\\" || $0 == "\n" || $0 == "\r" }) else { return (name, false) }
+        var out = ""
+        for c in name.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return (out, true)
+    }
+
+    /// One checksum line read back: (lower-case hash, file name), or nil when the line is not one. Understands
+    /// `HASH  NAME`, `HASH *NAME` and coreutils' escaped form (a leading backslash).
+    static func parseLine(_ line: Substring) -> (hash: String, name: String)? {
+        var text = line
+        let escaped = text.hasPrefix("\\")
+        if escaped { text = text.dropFirst() }
+        let parts = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count == 64, parts[0].utf8.allSatisfy(isHexDigit) else { return nil }
+        var name = parts[1]
+        guard name.hasPrefix(" ") || name.hasPrefix("*") else { return nil }
+        name = name.dropFirst()
+        guard escaped else { return (parts[0].lowercased(), String(name)) }
+        var out = ""
+        var iterator = name.unicodeScalars.makeIterator()
+        while let c = iterator.next() {
+            guard c == "\\" else {
+                out.unicodeScalars.append(c)
+                continue
+            }
+            switch iterator.next() {
+            case "\\": out += "\\"
+            case "n": out += "\n"
+            case "r": out += "\r"
+            default: return nil
+            }
+        }
+        return (parts[0].lowercased(), out)
+    }
+
+    static func isHexDigit(_ c: UInt8) -> Bool {
+        (0x30...0x39).contains(c) || (0x61...0x66).contains(c) || (0x41...0x46).contains(c)
     }
 
     /// The output's digest when the output is complete and was made from this very input with the same options:
@@ -60,11 +94,7 @@ public enum Checksums {
     /// The hash a sidecar's text records for the file called `name`.
     static func recordedDigest(in text: String, name: String) -> String? {
         for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].count == 64 else { continue }
-            var fileName = Substring(parts[1])
-            if fileName.hasPrefix(" ") || fileName.hasPrefix("*") { fileName = fileName.dropFirst() }
-            if fileName == name { return String(parts[0]).lowercased() }
+            if let (hash, fileName) = parseLine(line), fileName == name { return hash }
         }
         return nil
     }
@@ -97,7 +127,7 @@ public enum Checksums {
         let file = try InputFile(path: path, exclusive: false)
         var bytes = [UInt8](repeating: 0, count: limit)
         let n = try bytes.withUnsafeMutableBytes { try file.readFully(into: $0) }
-        return String(decoding: bytes[..<n], as: UTF8.self)
+        return FileSystem.string(fromBytes: bytes[..<n])
     }
 }
 

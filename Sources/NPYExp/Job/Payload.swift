@@ -1,48 +1,20 @@
-// Writer: the last stage. Output bytes go to an atomic temporary file (or standard output) through a running SHA-256,
-// so the checksum is computed while writing, never by re-reading. The gzip payload is cut into fixed-size blocks of
+// Payload: the encoding stage. Output bytes go to an `OutputFile` (an atomic temporary, or standard output), which
+// hashes them while writing, never by re-reading. The gzip payload is cut into fixed-size blocks of
 // the uncompressed stream, each deflated as a complete gzip member on its own core (GzipBlocks); fixed boundaries
 // keep outputs byte-identical for equal inputs whatever the chunking. Relies on Gzip, Crypto (SHA-256), Dispatch.
-import Crypto
 import Dispatch
 import Gzip
 
-/// The final destination: a temporary file committed later, or standard output.
-final class OutputDestination {
-    private let file: AtomicFile?
-    private let path: String
-    private var hasher = SHA256()
-    private(set) var byteCount = 0
-
-    init(file: AtomicFile) {
-        self.file = file
-        path = file.finalPath
-    }
-
-    init(standardOutput: ()) {
-        file = nil
-        path = "-"
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        hasher.update(bufferPointer: bytes)
-        byteCount += bytes.count
-        if let file {
-            try file.write(bytes)
-        } else {
-            try FileDescriptorWriter.writeAll(fd: 1, bytes, path: "<stdout>")
-        }
-    }
-
-    /// Lower-case hex SHA-256 of everything written.
-    func digest() -> String {
-        Checksums.hex(hasher.finalize())
-    }
+/// Receives output bytes in order (header first, then data) and encodes them.
+protocol PayloadSink: AnyObject {
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    func finish() throws
 }
 
 /// Uncompressed .npy output: bytes pass straight through.
 final class PlainPayload: PayloadSink {
-    private let destination: OutputDestination
-    init(_ destination: OutputDestination) { self.destination = destination }
+    private let destination: OutputFile
+    init(_ destination: OutputFile) { self.destination = destination }
     func write(_ bytes: UnsafeRawBufferPointer) throws { try destination.write(bytes) }
     func finish() throws {}
 }
@@ -56,7 +28,7 @@ public enum StrategyChoice: Sendable, Equatable {
 
 /// Block-framed gzip output, deflated on all cores.
 final class BlockGzipPayload: PayloadSink {
-    private let destination: OutputDestination
+    private let destination: OutputFile
     private let level: Int
     private var strategy: DeflateStrategy?
     private let blockSize: Int
@@ -67,14 +39,15 @@ final class BlockGzipPayload: PayloadSink {
     private var members: [AlignedBuffer] = []
     private let memberCounts: UnsafeMutableBufferPointer<Int>
 
-    init(_ destination: OutputDestination, level: Int, strategy: StrategyChoice, blockSize: Int, jobs: Int) {
+    init(_ destination: OutputFile, level: Int, strategy: StrategyChoice, blockSize: Int, jobs: Int) {
         self.destination = destination
         self.level = level
         if case .fixed(let s) = strategy { self.strategy = s }
         self.blockSize = blockSize
         self.jobs = max(1, jobs)
-        // Two blocks per core keeps both cores busy when block costs differ.
-        let blocks = max(2, 2 * self.jobs)
+        // Two blocks per core keeps both cores busy when block costs differ; threads beyond the cores add nothing
+        // but memory, so they do not add blocks.
+        let blocks = max(2, 2 * min(self.jobs, ExpConfiguration.availableCores))
         batch = AlignedBuffer(byteCount: blocks * blockSize)
         memberCounts = .allocate(capacity: blocks)
         memberCounts.initialize(repeating: 0)

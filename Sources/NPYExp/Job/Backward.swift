@@ -25,7 +25,7 @@ extension ExpPipeline {
         do {
             try runBackward(pair, toStandardOutput: toStandardOutput, report: &report)
         } catch {
-            report.status = .failed(Self.describe(error, path: pair.grad.path))
+            report.status = .failed(NPYExpError(wrapping: error, path: pair.grad.path))
         }
         report.seconds = Clock.now() - started
         return report
@@ -49,24 +49,22 @@ extension ExpPipeline {
         let (gradHeader, gradLeftover) = try readHeader(gradStream, path: pair.grad.path)
         let type = try Self.checkPair(resultHeader, gradHeader, pair)
 
-        let destination: OutputDestination
-        var atomic: AtomicFile?
+        let output: OutputFile
         if toStandardOutput {
-            destination = OutputDestination(standardOutput: ())
+            output = OutputFile(standardOutput: ())
         } else {
             let out = outputPath(for: pair.grad, inputContainer: container, suffix: "backward")
             report.outputPath = out
             if let dir = configuration.outputDirectory {
-                try PathTools.checkStaysInside(relativePath: pair.grad.relativePath, outputDirectory: dir, input: pair.grad.path)
+                try PathTools.checkStaysInside(
+                    relativePath: pair.grad.relativePath, outputDirectory: dir, input: pair.grad.path)
             }
-            try refuseOverwritingInput(pair.grad.path, out)
-            try refuseOverwritingInput(pair.result.path, out)
-            let f = try createOutput(out)
-            atomic = f
-            destination = OutputDestination(file: f)
+            try Planner.refuseReplacingInput(pair.grad.path, out)
+            try Planner.refuseReplacingInput(pair.result.path, out)
+            output = try OutputFile(finalPath: out)
         }
         do {
-            let payload = makePayload(destination, gzip: gzip)
+            let payload = makePayload(output, gzip: gzip)
             let header = NPYHeader(dtype: type.dtype, fortranOrder: resultHeader.fortranOrder, shape: resultHeader.shape)
             try header.encoded().withUnsafeBytes { try payload.write($0) }
             try multiply(
@@ -78,17 +76,12 @@ extension ExpPipeline {
             report.outputDType = type.dtype
             report.shape = resultHeader.shape
             report.elementCount = resultHeader.elementCount
-            report.outputBytes = destination.byteCount
-            let digest = destination.digest()
-            report.outputSHA256 = digest
-            if let atomic {
-                try atomic.commit(sync: configuration.durable)
-                try Checksums.writeSidecar(
-                    for: atomic.finalPath, digest: digest, provenance: nil, durable: configuration.durable)
-                if configuration.durable { try PathTools.syncDirectory(PathTools.split(atomic.finalPath).0) }
-            }
+            report.outputBytes = output.byteCount
+            report.outputSHA256 = output.digest
+            try output.writeSidecar(provenance: nil)
+            try output.commit(durable: configuration.durable)
         } catch {
-            atomic?.abandon()
+            output.abandon()
             throw error
         }
     }
@@ -120,17 +113,20 @@ extension ExpPipeline {
     }
 
     /// Reads a stream up to the end of its NPY header; returns the header and the data bytes read past it.
+    /// Faults name the side's own file.
     private func readHeader(_ stream: PullStream, path: String) throws -> (NPYHeader, [UInt8]) {
         var bytes: [UInt8] = []
         var piece = [UInt8](repeating: 0, count: 256)
-        while true {
-            let n = try piece.withUnsafeMutableBytes { try stream.read(into: $0.baseAddress!, count: $0.count) }
-            bytes += piece[..<n]
-            let parsed = try bytes.withUnsafeBytes { try NPYHeader.parse($0) }
-            if let (header, used) = parsed { return (header, Array(bytes[used...])) }
-            if n == 0 {
-                throw NPYExpError(path: path, ExpTransform.Failure.truncatedHeader(bytes.count).description, category: .data)
+        do {
+            while true {
+                let n = try piece.withUnsafeMutableBytes { try stream.read(into: $0.baseAddress!, count: $0.count) }
+                bytes += piece[..<n]
+                let parsed = try bytes.withUnsafeBytes { try NPYHeader.parse($0) }
+                if let (header, used) = parsed { return (header, Array(bytes[used...])) }
+                if n == 0 { throw bytes.isEmpty ? NPYStreamFault.empty : .truncatedHeader(after: bytes.count) }
             }
+        } catch {
+            throw NPYExpError(wrapping: error, path: path)
         }
     }
 
@@ -154,10 +150,10 @@ extension ExpPipeline {
                 let fromLeftover = min(want, leftovers[k].count)
                 leftovers[k].withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress!, byteCount: fromLeftover) }
                 leftovers[k].removeFirst(fromLeftover)
-                let got = fromLeftover + (try side.stream.read(into: buffer.base + fromLeftover, count: want - fromLeftover))
+                let got = fromLeftover + (try Self.read(side, into: buffer.base + fromLeftover, count: want - fromLeftover))
                 if got < want {
-                    let failure = ExpTransform.Failure.shortData(expected: count * itemSize, got: done * itemSize + got)
-                    throw NPYExpError(path: side.path, failure.description, category: .data)
+                    let failure = NPYStreamFault.shortData(expected: count * itemSize, got: done * itemSize + got)
+                    throw NPYExpError(wrapping: failure, path: side.path)
                 }
             }
             Self.product(
@@ -170,14 +166,23 @@ extension ExpPipeline {
             var extra = leftovers[k].count
             var probe = [UInt8](repeating: 0, count: 65536)
             while true {
-                let n = try probe.withUnsafeMutableBytes { try side.stream.read(into: $0.baseAddress!, count: $0.count) }
+                let n = try probe.withUnsafeMutableBytes { try Self.read(side, into: $0.baseAddress!, count: $0.count) }
                 if n == 0 { break }
                 extra += n
             }
             if extra > 0 {
-                let failure = ExpTransform.Failure.trailingBytes(expected: count * itemSize, extra: extra)
-                throw NPYExpError(path: side.path, failure.description, category: .data)
+                let failure = NPYStreamFault.trailingBytes(expected: count * itemSize, extra: extra)
+                throw NPYExpError(wrapping: failure, path: side.path)
             }
+        }
+    }
+
+    /// Reads from one side; its faults (gzip, read errors) name that side's file.
+    private static func read(_ side: Side, into destination: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        do {
+            return try side.stream.read(into: destination, count: count)
+        } catch {
+            throw NPYExpError(wrapping: error, path: side.path)
         }
     }
 

@@ -2,7 +2,7 @@
 // directory so that `sha256sum -c` run there verifies every output. Lines are sorted byte-wise by path, so that the
 // sums files of several shards merge into exactly the single-run file with `cat *.sums | LC_ALL=C sort -k2`.
 // Names holding a newline or a backslash are escaped the way coreutils does (a leading backslash on the line).
-// Written atomically. Relies on Files (PathTools, AtomicFile via AtomicText).
+// Written atomically. Relies on PathTools, Checksums (escaping) and AtomicText.
 
 /// Builds and writes SHA256SUMS files.
 public enum SumsFile {
@@ -12,7 +12,7 @@ public enum SumsFile {
         let base = absolute(directory)
         let lines = entries.map { entry -> (key: String, line: String) in
             let rel = relativePath(absolute(entry.path), from: base)
-            let (name, escaped) = escape(rel)
+            let (name, escaped) = Checksums.escape(rel)
             return ("  " + name, (escaped ? "\\" : "") + entry.digest + "  " + name + "\n")
         }
         // `sort -k2` compares from the blanks before the path on; sorting on the same key keeps both in step.
@@ -28,21 +28,6 @@ public enum SumsFile {
         let dir = PathTools.split(path).0
         try PathTools.makeDirectories(dir)
         try AtomicText.write(text(entries, directory: dir), to: path, durable: durable)
-    }
-
-    /// coreutils' escaping: `\` -> `\\`, newline -> `\n`, carriage return -> `\r`; the line then starts with `\`.
-    static func escape(_ name: String) -> (String, Bool) {
-        guard name.contains(where: { $0 == "\\" || $0 == "\n" || $0 == "\r" }) else { return (name, false) }
-        var out = ""
-        for c in name.unicodeScalars {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return (out, true)
     }
 
     /// An absolute, normalised path: the real path of its directory (which exists once an output is written) and

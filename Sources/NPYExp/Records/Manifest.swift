@@ -73,7 +73,10 @@ public struct JSONObjectWriter: Sendable {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
+                if let byte = FileSystem.isEscapedByte(scalar) {
+                    // A name byte that is not UTF-8: Python's surrogateescape form, so os.fsencode() restores it.
+                    out += "\\udc" + String(byte, radix: 16)
+                } else if scalar.value < 0x20 || scalar.value == 0x7f {
                     let hex = String(scalar.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
@@ -193,28 +196,7 @@ public enum Manifest {
 
     static func fileSize(_ path: String) -> Int? {
         var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard FileSystem.stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int(st.st_size)
-    }
-}
-
-/// Small text files (manifests, sums files) written like the outputs: temporary file, fsync, rename, directory fsync.
-public enum AtomicText {
-    public static func write(_ text: String, to path: String, durable: Bool = true) throws(NPYExpError) {
-        let (dir, _) = PathTools.split(path)
-        try PathTools.makeDirectories(dir)
-        let file = try AtomicFile(finalPath: path)
-        let bytes = Array(text.utf8)
-        do {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 16)
-            defer { buffer.deallocate() }
-            buffer.copyBytes(from: bytes)
-            try file.write(UnsafeRawBufferPointer(rebasing: buffer[..<bytes.count]))
-            try file.commit(sync: durable)
-            if durable { try PathTools.syncDirectory(dir) }
-        } catch {
-            file.abandon()
-            throw error
-        }
     }
 }

@@ -43,44 +43,70 @@ public enum OutputVerifier {
         public var sidecar: String
     }
 
-    /// What one command-line argument names: a sidecar (every file it lists), a directory (every sidecar below it,
-    /// and every npyexp-named output `*.exp.npy[.gz]` without one), or a file (checked against `FILE.sha256`).
-    /// Faults found while listing (unreadable or malformed sidecars, listed files that are missing) come back
-    /// as `faults`.
+    /// What one command-line argument names: a checksum list (a `.sha256` sidecar, a `SHA256SUMS` or `*.sums` file,
+    /// or any file whose first line is a checksum line: every file it lists), a directory (every checksum list below
+    /// it, and every `.npy` / `.npy.gz` below it that none of them lists, which is a fault), or a file (checked
+    /// against `FILE.sha256`). Faults found while listing (unreadable directories or lists, malformed lines, listed
+    /// files that are missing) come back as `faults`.
     public static func targets(for argument: String) -> (targets: [Target], faults: [VerifyFault]) {
         var st = stat()
-        guard stat(argument, &st) == 0 else {
+        guard FileSystem.stat(argument, &st) == 0 else {
             return ([], [VerifyFault(path: argument, SystemCall.errnoText(errno))])
         }
         if (st.st_mode & S_IFMT) == S_IFDIR {
             var targets: [Target] = []
             var faults: [VerifyFault] = []
             let base = InputDiscovery.trimTrailingSlashes(argument)
-            let files = walkAll(base)
-            let fileSet = Set(files)
-            for rel in files where rel.hasSuffix(".sha256") {
+            let walked = walkAll(base)
+            faults += walked.problems.map(\.asFault)
+            var covered: Set<String> = []
+            for rel in walked.files where isChecksumListName(rel) {
                 let listed = listedTargets(sidecar: PathTools.join(base, rel))
                 targets += listed.targets
                 faults += listed.faults
+                for t in listed.targets { covered.insert(SumsFile.normalise(absolute(t.path))) }
             }
-            for rel in files where InputDiscovery.isOwnOutputName(rel) && !fileSet.contains(rel + ".sha256") {
+            for rel in walked.files where InputDiscovery.isTensorName(rel) {
                 let path = PathTools.join(base, rel)
-                targets.append(Target(path: path, expectedSHA256: nil, sidecar: Checksums.sidecarPath(for: path)))
+                if !covered.contains(SumsFile.normalise(absolute(path))) {
+                    targets.append(
+                        Target(path: path, expectedSHA256: nil, sidecar: Checksums.sidecarPath(for: path)))
+                }
             }
             return (targets.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }, faults)
         }
-        if argument.hasSuffix(".sha256") { return listedTargets(sidecar: argument) }
+        if isChecksumListName(argument) || looksLikeChecksumList(argument) { return listedTargets(sidecar: argument) }
         let sidecar = Checksums.sidecarPath(for: argument)
         let listed = listedTargets(sidecar: sidecar)
         let mine = listed.targets.first { $0.path == argument }
         return ([Target(path: argument, expectedSHA256: mine?.expectedSHA256, sidecar: sidecar)], [])
     }
 
-    /// The files a sidecar lists (`HASH  NAME` or `HASH *NAME`, NAME relative to the sidecar's directory).
+    /// Names that hold checksum lines: sidecars, and coreutils-style sums files.
+    static func isChecksumListName(_ path: String) -> Bool {
+        let name = PathTools.split(path).1
+        return name.hasSuffix(".sha256") || name.hasSuffix(".sums") || name.hasPrefix("SHA256SUMS")
+    }
+
+    /// A file that is neither NPY nor gzip and starts with a checksum line.
+    static func looksLikeChecksumList(_ path: String) -> Bool {
+        guard let text = try? Checksums.readSmallFile(path, limit: 512),
+            let first = text.split(separator: "\n", maxSplits: 1).first
+        else { return false }
+        return Checksums.parseLine(first) != nil
+    }
+
+    /// An absolute path for comparisons, resolved against the working directory.
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : PathTools.join(PathTools.currentDirectory(), path)
+    }
+
+    /// The files a checksum list names (`HASH  NAME`, `HASH *NAME`, or coreutils' escaped `\HASH  NAME`; NAME
+    /// relative to the list's directory).
     static func listedTargets(sidecar: String) -> (targets: [Target], faults: [VerifyFault]) {
         let text: String
         do {
-            text = try Checksums.readSmallFile(sidecar, limit: 1 << 20)
+            text = try Checksums.readSmallFile(sidecar, limit: 64 << 20)
         } catch {
             return ([], [NPYExpError(wrapping: error, path: sidecar).asFault])
         }
@@ -89,36 +115,31 @@ public enum OutputVerifier {
         var faults: [VerifyFault] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.isEmpty || line.hasPrefix("#") { continue }
-            let parts = line.split(separator: " ", maxSplits: 1)
-            let hash = parts.first.map(String.init) ?? ""
-            guard parts.count == 2, hash.utf8.count == 64, hash.utf8.allSatisfy(Self.isHexDigit) else {
+            guard let (hash, name) = Checksums.parseLine(line) else {
                 faults.append(VerifyFault(path: sidecar, "malformed checksum line \(number + 1)"))
                 continue
             }
-            var name = Substring(parts[1])
-            if name.hasPrefix(" ") || name.hasPrefix("*") { name = name.dropFirst() }
-            let path = PathTools.join(dir, String(name))
-            targets.append(Target(path: path, expectedSHA256: hash.lowercased(), sidecar: sidecar))
+            let path = name.hasPrefix("/") ? name : PathTools.join(dir, name)
+            targets.append(Target(path: path, expectedSHA256: hash, sidecar: sidecar))
         }
         if targets.isEmpty && faults.isEmpty { faults.append(VerifyFault(path: sidecar, "no checksum lines")) }
         return (targets, faults)
     }
 
-    static func isHexDigit(_ c: UInt8) -> Bool {
-        (0x30...0x39).contains(c) || (0x61...0x66).contains(c) || (0x41...0x46).contains(c)
-    }
-
-    /// Every regular file below `dir`, relative, skipping hidden names (temporaries of running jobs among them).
-    static func walkAll(_ dir: String) -> [String] {
+    /// Every regular file below `dir`, relative, skipping hidden names (temporaries of running jobs among them);
+    /// directories that cannot be read are reported.
+    static func walkAll(_ dir: String) -> (files: [String], problems: [NPYExpError]) {
         var found: [String] = []
+        var problems: [NPYExpError] = []
         func visit(_ rel: String) {
-            for e in InputDiscovery.entries(rel.isEmpty ? dir : PathTools.join(dir, rel)) where !e.name.hasPrefix(".") {
+            for e in InputDiscovery.entries(rel.isEmpty ? dir : PathTools.join(dir, rel), problems: &problems)
+            where !e.name.hasPrefix(".") {
                 let child = rel.isEmpty ? e.name : rel + "/" + e.name
                 if e.isDirectory { visit(child) } else if e.isFile { found.append(child) }
             }
         }
         visit("")
-        return found
+        return (found, problems)
     }
 
     /// Checks one file: its SHA-256 against `expectedSHA256` (a missing sidecar is a fault), and, when it looks like
@@ -153,7 +174,8 @@ public enum OutputVerifier {
                 faults.append(VerifyFault(path: path, "SHA-256 mismatch (\(target.sidecar) records \(expected), file is \(actual))"))
             }
         } else {
-            faults.append(VerifyFault(path: path, "no checksum: \(target.sidecar) is missing or does not list it"))
+            faults.append(
+                VerifyFault(path: path, "no checksum: \(target.sidecar) is missing or does not list it, nor does a sums file"))
         }
         if let fault = structure.finish() { faults.append(VerifyFault(path: path, fault)) }
         return VerifyResult(path: path, faults: faults)
@@ -192,9 +214,7 @@ final class StructureCheck {
     private var started = false
     private var decoder: GzipDecoder?
     private var fault: String?
-    private var headerBytes: [UInt8] = []
-    private var header: NPYHeader?
-    private var dataSeen = 0
+    private var parser = NPYStreamParser()
     /// Neither gzip nor NPY magic: a file named otherwise (a manifest, say) that only its checksum covers.
     private var opaque = false
 
@@ -226,16 +246,8 @@ final class StructureCheck {
 
     private func npy(_ bytes: UnsafeRawBufferPointer) {
         guard fault == nil else { return }
-        if header != nil {
-            dataSeen += bytes.count
-            return
-        }
-        headerBytes.append(contentsOf: bytes)
         do {
-            guard let (h, used) = try headerBytes.withUnsafeBytes({ try NPYHeader.parse($0) }) else { return }
-            header = h
-            dataSeen = headerBytes.count - used
-            headerBytes = []
+            try parser.feed(bytes) { _ in }
         } catch {
             fault = NPYExpError(wrapping: error, path: name).message
         }
@@ -248,12 +260,7 @@ final class StructureCheck {
             do { try decoder.finish() } catch { fault = "\(error)" }
         }
         if let fault { return fault }
-        guard let header else {
-            return headerBytes.isEmpty ? "empty file (no NPY header)" : "truncated NPY header (\(headerBytes.count) bytes)"
-        }
-        let expected = header.dataByteCount
-        if dataSeen < expected { return "data shorter than the shape: expected \(expected) bytes, got \(dataSeen)" }
-        if dataSeen > expected { return "\(dataSeen - expected) unexpected bytes after the array data (expected \(expected) bytes)" }
+        do { try parser.finish() } catch { return error.description }
         return nil
     }
 }

@@ -1,9 +1,10 @@
 // FileList: inputs named by another tool (`find ... -print0`, `ls`, a database query) in a file or on standard input,
-// one per line or NUL-separated (`-0`, for names that may hold newlines). A listed name that is relative and stays
-// below the current directory keeps its whole path as the relative path (so `-o DIR` mirrors the listed tree, and
-// sharding hashes the listed path); an absolute name, or one that climbs out with `..`, is taken like a file given on
-// the command line (its output named by its file name). Directories are expanded like INPUT arguments; a listed
-// name is never globbed. Relies on Glibc (stat, read) and Discovery.
+// one per line or NUL-separated (`-0`, for names that may hold newlines). A listed name never loses its directories:
+// a relative name that stays below the current directory keeps its path; an absolute name, or one that climbs out
+// with `..`, keeps its whole tree with the leading `/` dropped, as tar does (`/data/a/x.npy` -> `DIR/data/a/x.npy`
+// under `-o DIR`). So two listed files never share an output, `-o DIR` mirrors the listed tree, and sharding hashes
+// the same relative path in every shard. Directories are expanded like INPUT arguments; a listed name is never
+// globbed. Relies on Glibc (stat, read, getcwd) and Discovery.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -19,7 +20,7 @@ public enum FileList {
     public static func names(in bytes: [UInt8], nulSeparated: Bool) -> [String] {
         let separator: UInt8 = nulSeparated ? 0 : UInt8(ascii: "\n")
         return bytes.split(separator: separator, omittingEmptySubsequences: true).map {
-            String(decoding: $0, as: UTF8.self)
+            FileSystem.string(fromBytes: $0)
         }
     }
 
@@ -45,7 +46,7 @@ public enum FileList {
         var seen: Set<String> = []
         for name in names {
             var st = stat()
-            guard stat(name, &st) == 0 else {
+            guard FileSystem.stat(name, &st) == 0 else {
                 errors.append(NPYExpError(path: name, SystemCall.errnoText(errno), category: .noInput))
                 continue
             }
@@ -58,23 +59,31 @@ public enum FileList {
             } else {
                 found = [item(forListedFile: name)]
             }
-            for item in found where seen.insert(item.path).inserted { items.append(item) }
+            for item in found where seen.insert(item.path).inserted {
+                var listed = item
+                listed.origin = .listed
+                items.append(listed)
+            }
         }
         return (items, errors)
     }
 
-    /// The item for one listed file: relative names below the current directory keep their path.
+    /// The item for one listed file: its path below the current directory, or its absolute tree without the
+    /// leading `/`.
     static func item(forListedFile name: String) -> InputItem {
-        var relative = Substring(name)
-        while relative.hasPrefix("./") {
-            relative = relative.dropFirst(2)
-            while relative.hasPrefix("/") { relative = relative.dropFirst() }
+        let components = name.split(separator: "/", omittingEmptySubsequences: true)
+        if !name.hasPrefix("/") && !components.contains("..") {
+            let kept = components.filter { $0 != "." }
+            if !kept.isEmpty {
+                return InputItem(path: name, base: ".", relativePath: kept.joined(separator: "/"), origin: .listed)
+            }
         }
-        let components = relative.split(separator: "/", omittingEmptySubsequences: true)
-        if name.hasPrefix("/") || components.contains("..") || components.contains(".") || components.isEmpty {
-            let (dir, file) = PathTools.split(name)
-            return InputItem(path: name, base: dir, relativePath: file)
+        let cwd = PathTools.currentDirectory()
+        let absolute = SumsFile.normalise(name.hasPrefix("/") ? name : PathTools.join(cwd, name))
+        let root = cwd == "/" ? "/" : cwd + "/"
+        if absolute.hasPrefix(root) && absolute.count > root.count {
+            return InputItem(path: name, base: ".", relativePath: String(absolute.dropFirst(root.count)), origin: .listed)
         }
-        return InputItem(path: name, base: ".", relativePath: components.joined(separator: "/"))
+        return InputItem(path: name, base: "/", relativePath: String(absolute.drop { $0 == "/" }), origin: .listed)
     }
 }

@@ -49,7 +49,7 @@ public struct Inspection: Sendable {
             let isGzip = have >= 2 && prefix[0] == 0x1f && prefix[1] == 0x8b
             if !isGzip {
                 guard let (header, headerBytes) = try parseHeader(prefix, complete: have < 64 << 10) else {
-                    throw NPYExpError(path: path, "truncated NPY header (input ends after \(have) bytes)", category: .data)
+                    throw NPYExpError(wrapping: have == 0 ? NPYStreamFault.empty : .truncatedHeader(after: have), path: path)
                 }
                 var total = have
                 total += try drain(file)
@@ -142,7 +142,7 @@ public struct Inspection: Sendable {
             }
         } catch is StopDecoding {}
         guard let (header, headerBytes) = try parseHeader(start, complete: true) else {
-            throw NPYExpError(path: file.path, "truncated NPY header (input ends after \(start.count) bytes)", category: .data)
+            throw NPYExpError(wrapping: start.isEmpty ? NPYStreamFault.empty : .truncatedHeader(after: start.count), path: file.path)
         }
         let result = Inspection(
             path: file.path, fileBytes: size, container: .gzip, framing: .npyexpBlocks, gzipMembers: members,
@@ -172,7 +172,7 @@ public struct Inspection: Sendable {
         }
         try decoder.finish()
         guard let (header, headerBytes) = try parseHeader(start, complete: true) else {
-            throw NPYExpError(path: file.path, "truncated NPY header (input ends after \(start.count) bytes)", category: .data)
+            throw NPYExpError(wrapping: start.isEmpty ? NPYStreamFault.empty : .truncatedHeader(after: start.count), path: file.path)
         }
         let result = Inspection(
             path: file.path, fileBytes: total, container: .gzip, framing: .standard,
@@ -185,14 +185,13 @@ public struct Inspection: Sendable {
     func checkDataLength() throws(NPYExpError) {
         let got = payloadBytes - headerBytes
         if got < dataBytes {
-            throw NPYExpError(path: path, "data shorter than the shape: expected \(dataBytes) bytes, got \(got)", category: .data)
+            throw NPYExpError(wrapping: NPYStreamFault.shortData(expected: dataBytes, got: got), path: path)
         }
         if got > dataBytes {
-            throw NPYExpError(
-                path: path, "\(got - dataBytes) unexpected bytes after the array data (expected \(dataBytes) bytes)",
-                category: .data)
+            throw NPYExpError(wrapping: NPYStreamFault.trailingBytes(expected: dataBytes, extra: got - dataBytes), path: path)
         }
     }
+
 
     /// One JSON object (one line) for `inspect --json`.
     public var json: String {

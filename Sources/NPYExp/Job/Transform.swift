@@ -88,59 +88,30 @@ final class CountSlots: @unchecked Sendable {
     deinit { slots.deallocate() }
 }
 
-/// Receives output bytes in order (header first, then data).
-protocol PayloadSink: AnyObject {
-    func write(_ bytes: UnsafeRawBufferPointer) throws
-    func finish() throws
-}
-
-/// The NPY stage: a push parser for the decompressed input that writes the exp'd array to a `PayloadSink`.
+/// The NPY stage: takes the decompressed input through the stream parser and writes the exp'd array to a
+/// `PayloadSink`.
 final class ExpTransform {
-    enum Failure: Error, CustomStringConvertible {
-        case truncatedHeader(Int)
-        case shortData(expected: Int, got: Int)
-        case trailingBytes(expected: Int, extra: Int)
-        var description: String {
-            switch self {
-            case .truncatedHeader(0): return "empty input (no NPY header)"
-            case .truncatedHeader(let n): return "truncated NPY header (input ends after \(n) bytes)"
-            case .shortData(let e, let g): return "data shorter than the shape: expected \(e) bytes, got \(g)"
-            case .trailingBytes(let e, let x):
-                return "\(x) unexpected bytes after the array data (expected \(e) bytes)"
-            }
-        }
-    }
-
     private let requested: ComputeType?
     private let jobs: Int
     private let chunkBytes: Int
     private let sink: PayloadSink
-    /// Called once the header is known, before any output is written (the caller may refuse the conversion).
-    private let onHeader: (NPYHeader, ComputeType) throws -> Void
 
-    private var headerBytes: [UInt8] = []
+    private var parser = NPYStreamParser()
     private(set) var header: NPYHeader?
     private(set) var computeType: ComputeType?
     private var inputChunk: AlignedBuffer?
     private var outputChunk: AlignedBuffer?
-    private var elementsPerChunk = 0
     private var filled = 0  // bytes in inputChunk
-    private var dataSeen = 0
-    private var expected = 0
     private(set) var counts = ResultCounts()
     /// SHA-256 of the uncompressed output payload (header and data), when asked for.
     private var payloadHasher: SHA256?
     private(set) var elementCount = 0
 
-    init(
-        requested: ComputeType?, jobs: Int, chunkBytes: Int, sink: PayloadSink,
-        onHeader: @escaping (NPYHeader, ComputeType) throws -> Void = { _, _ in }
-    ) {
+    init(requested: ComputeType?, jobs: Int, chunkBytes: Int, sink: PayloadSink) {
         self.requested = requested
         self.jobs = max(1, jobs)
         self.chunkBytes = max(chunkBytes, 4096)
         self.sink = sink
-        self.onHeader = onHeader
     }
 
     /// Also hash the uncompressed output (for manifests); costs one serial SHA-256 pass.
@@ -156,39 +127,22 @@ final class ExpTransform {
 
     /// Feeds the next piece of the decompressed input.
     func consume(_ bytes: UnsafeRawBufferPointer) throws {
-        if header == nil {
-            // Only what can still be header is copied (numpy's limit: 10,000 bytes of text after 12 bytes of
-            // magic, version and length); the data after it is taken straight from `bytes`.
-            let earlier = headerBytes.count
-            let take = min(bytes.count, max(0, 12 + 10_000 - earlier))
-            headerBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[..<take]))
-            let parsed = try headerBytes.withUnsafeBytes { try NPYHeader.parse($0) }
-            guard let (h, used) = parsed else { return }
-            try start(h)
-            headerBytes = []
-            try consumeData(UnsafeRawBufferPointer(rebasing: bytes[(used - earlier)...]))
-            return
-        }
-        try consumeData(bytes)
+        try parser.feed(bytes, onHeader: { try self.start($0) }, onData: { try self.consumeData($0) })
     }
 
-    /// End of input: processes the last partial chunk and checks the data length.
+    /// End of input: checks the stream, processes the last partial chunk, finishes the encoding.
     func finish() throws {
-        guard header != nil else { throw Failure.truncatedHeader(headerBytes.count) }
-        if dataSeen > expected { throw Failure.trailingBytes(expected: expected, extra: dataSeen - expected) }
+        try parser.finish()
         if filled > 0 { try processChunk() }
-        if dataSeen < expected { throw Failure.shortData(expected: expected, got: dataSeen) }
         try sink.finish()
     }
 
     private func start(_ h: NPYHeader) throws {
         let type = try ComputeType.resolve(input: h.dtype, requested: requested)
-        try onHeader(h, type)
         header = h
         computeType = type
-        expected = h.dataByteCount
         let widest = max(h.dtype.itemSize, type.itemSize)
-        elementsPerChunk = max(1, chunkBytes / widest)
+        let elementsPerChunk = max(1, chunkBytes / widest)
         let needed = min(elementsPerChunk, max(h.elementCount, 1))
         inputChunk = AlignedBuffer(byteCount: needed * h.dtype.itemSize)
         outputChunk = ElementConverter.isIdentity(h.dtype, type) ? nil : AlignedBuffer(byteCount: needed * type.itemSize)
@@ -196,20 +150,15 @@ final class ExpTransform {
         try encoded.withUnsafeBytes { try emit($0) }
     }
 
+    /// Array bytes (never past the declared length) gathered into element-aligned chunks.
     private func consumeData(_ bytes: UnsafeRawBufferPointer) throws {
         guard let chunk = inputChunk else { return }
         var offset = 0
         while offset < bytes.count {
-            let room = expected - dataSeen  // bytes of the array not yet seen
-            if room <= 0 {
-                dataSeen += bytes.count - offset  // past the array: only counted, reported at the end
-                return
-            }
-            let take = min(bytes.count - offset, chunk.count - filled, room)
+            let take = min(bytes.count - offset, chunk.count - filled)
             (chunk.base + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
             filled += take
             offset += take
-            dataSeen += take
             if filled == chunk.count { try processChunk() }
         }
     }

@@ -24,16 +24,45 @@ public struct NPYExpError: Error, Sendable, CustomStringConvertible, Equatable {
         case output
         /// The request itself is impossible (an output path equal to its input, unsupported conversion).
         case usage
+        /// Another npyexp run holds the input; the batch comes back to it later (never reported as such).
+        case busy
     }
 
-    public var path: String
-    public var message: String
-    public var category: Category
+    /// What went wrong, as a value callers (and tests) can branch on instead of matching text.
+    public enum Fault: Sendable, Equatable {
+        /// The gzip stream is damaged.
+        case gzip(GzipError.Kind)
+        /// The NPY header is wrong or unsupported.
+        case format(NPYFormatError.Kind)
+        /// The stream as a whole: empty, truncated header, data shorter or longer than the shape.
+        case stream(NPYStreamFault.Kind)
+        /// A system call failed with this errno.
+        case system(errno: Int32)
+        /// A dtype conversion that is refused.
+        case conversion
+        /// Another run holds the input.
+        case busy
+        /// The run's plan was refused (collision, an input would be replaced).
+        case refused
+        /// Anything else (the message says what).
+        case other
+    }
 
-    public init(path: String, _ message: String, category: Category) {
+    /// The file the line names (the input, or for write faults the output).
+    public var path: String
+    /// The line after `PATH: `.
+    public var message: String
+    /// Decides the exit status.
+    public var category: Category
+    /// The typed fault behind the message.
+    public var fault: Fault
+
+    /// An error for `path` with `message`, in `category`, of `fault`.
+    public init(path: String, _ message: String, category: Category, fault: Fault = .other) {
         self.path = path
         self.message = message
         self.category = category
+        self.fault = category == .busy ? .busy : fault
     }
 
     public var description: String { "\(path): \(message)" }
@@ -46,49 +75,19 @@ public struct NPYExpError: Error, Sendable, CustomStringConvertible, Equatable {
         case let e as NPYExpError:
             self = e
         case let e as NPYFormatError where e.kind == .badMagic && path.hasSuffix(".gz"):
-            self.init(path: path, "\(GzipError(.notGzip).phrase) (nor an NPY file: bad magic)", category: .data)
+            self.init(
+                path: path, "\(GzipError(.notGzip).phrase) (nor an NPY file: bad magic)", category: .data,
+                fault: .gzip(.notGzip))
+        case let e as NPYFormatError:
+            self.init(path: path, e.description, category: .data, fault: .format(e.kind))
+        case let e as GzipError:
+            self.init(path: path, e.description, category: .data, fault: .gzip(e.kind))
+        case let e as NPYStreamFault:
+            self.init(path: path, e.description, category: .data, fault: .stream(e.kind))
+        case let e as ConversionError:
+            self.init(path: path, e.description, category: .data, fault: .conversion)
         default:
             self.init(path: path, "\(error)", category: .data)
-        }
-    }
-}
-
-/// Wraps POSIX calls: one place turns `-1` plus `errno` into an `NPYExpError` naming the path and the operation.
-enum SystemCall {
-    static func errnoText(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "no such file or directory"
-        case EACCES, EPERM: return "permission denied"
-        case ENOSPC: return "no space left on device"
-        case EDQUOT: return "disk quota exceeded"
-        case EROFS: return "read-only file system"
-        case EISDIR: return "is a directory"
-        case ENOTDIR: return "not a directory"
-        case EFBIG: return "file too large"
-        case EIO: return "input/output error"
-        default:
-            return String(cString: strerror(code)).lowercased()
-        }
-    }
-
-    /// Returns `result` when it is not -1; otherwise throws an error describing `operation` on `path`.
-    @discardableResult
-    static func check<T: BinaryInteger>(
-        _ result: T, _ operation: String, path: String, category: NPYExpError.Category
-    ) throws(NPYExpError) -> T {
-        if result == -1 {
-            let code = errno
-            throw NPYExpError(path: path, "\(operation): \(errnoText(code))", category: category)
-        }
-        return result
-    }
-
-    /// Retries a call interrupted by a signal, as the POSIX I/O calls require.
-    static func retrying<T: BinaryInteger>(_ body: () -> T) -> T {
-        while true {
-            let r = body()
-            if r == -1 && errno == EINTR { continue }
-            return r
         }
     }
 }

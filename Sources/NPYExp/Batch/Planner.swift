@@ -1,0 +1,264 @@
+// Planner: the whole map of a run, built before anything is written. Every input gets its output path (for the
+// container its first bytes show), and the run is refused, with one line naming both parties, when two inputs would
+// share an output, when anything the run writes (an output, a sidecar, the --sums or --manifest file) is an input of
+// the run, or when the records would overwrite an output. Files are compared by name after resolving their
+// directory, and by inode where they exist, so `a/../x.npy`, symbolic links and `-o` trees that overlap the inputs are
+// all seen. Inputs found by a walk or a glob that are npyexp's own outputs (NAME.exp.npy[.gz] without -o, or files in
+// an -o tree nested inside the walked tree) are left out; named inputs never are. Relies on Glibc and the pipeline's
+// naming rules.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where one input's output goes, decided before anything is written.
+public struct PlannedOutput: Sendable, Equatable {
+    /// The output's path.
+    public var path: String
+    /// The container the input's first bytes showed when planned (nil: standard input, not looked at).
+    public var inputContainer: Container?
+}
+
+/// One input of a plan.
+public struct PlannedInput: Sendable {
+    /// The input.
+    public var item: InputItem
+    /// Its output; nil when it goes to standard output or could not be planned.
+    public var output: PlannedOutput?
+    /// Why the input cannot be processed (reported as its failure; the other inputs go on).
+    public var problem: NPYExpError?
+}
+
+/// The map of a run: what each input becomes, and what was left out.
+public struct RunPlan: Sendable {
+    /// The inputs to process, in order.
+    public var inputs: [PlannedInput]
+    /// Inputs found by a walk or glob that are npyexp's own outputs, left out.
+    public var ownOutputs: [InputItem]
+}
+
+/// Builds and checks run plans.
+public enum Planner {
+    /// Plans `items` for `pipeline`'s configuration. `records` are the other files the run writes, with the option
+    /// that names them (`--sums`, `--manifest`). Throws a usage error (exit 64) when the run would replace an input
+    /// or write two things to one path; nothing has been written then.
+    public static func plan(
+        _ items: [InputItem], pipeline: ExpPipeline, toStandardOutput: Bool = false,
+        records: [(option: String, path: String)] = []
+    ) throws(NPYExpError) -> RunPlan {
+        let configuration = pipeline.configuration
+        var names = CanonicalNames()
+        let (kept, own) = separatingOwnOutputs(items, outputDirectory: configuration.outputDirectory, names: &names)
+
+        // Inputs: canonical name and inode of each.
+        var inputByName: [String: String] = [:]
+        var inputByInode: [FileIdentity: String] = [:]
+        var planned: [PlannedInput] = []
+        var seenInodes: [FileIdentity: String] = [:]
+        for item in kept {
+            if item.isStandardInput {
+                planned.append(PlannedInput(item: item))
+                continue
+            }
+            let sniff = sniffContainer(item.path)
+            if let id = sniff.identity, seenInodes[id] != nil {
+                continue  // the same file named twice (`a.npy ./a.npy`): done once
+            }
+            if let id = sniff.identity {
+                seenInodes[id] = item.path
+                inputByInode[id] = item.path
+            }
+            inputByName[names.canonical(item.path)] = item.path
+            planned.append(PlannedInput(item: item, output: nil, problem: nil))
+            planned[planned.count - 1].output = sniff.container.map { PlannedOutput(path: "", inputContainer: $0) }
+        }
+
+        // Outputs: each path once, never an input.
+        var claimed: [String: String] = [:]  // canonical output or sidecar name -> input that writes it
+        func refuse(_ message: String) -> NPYExpError {
+            NPYExpError(path: "refused", message, category: .usage, fault: .refused)
+        }
+        if !toStandardOutput {
+            for i in planned.indices {
+                let item = planned[i].item
+                let path: String
+                if item.isStandardInput {
+                    guard let dir = configuration.outputDirectory else { continue }
+                    path = PathTools.join(dir, item.relativePath)
+                    planned[i].output = PlannedOutput(path: path, inputContainer: nil)
+                } else {
+                    // An unreadable input keeps a name-based guess; it fails with its own error when run.
+                    let container = planned[i].output?.inputContainer ?? (item.path.hasSuffix(".gz") ? .gzip : .plain)
+                    path = pipeline.outputPath(for: item, inputContainer: container)
+                    planned[i].output = PlannedOutput(path: path, inputContainer: planned[i].output?.inputContainer)
+                    if let dir = configuration.outputDirectory {
+                        do {
+                            try PathTools.checkStaysInside(
+                                relativePath: item.relativePath, outputDirectory: dir, input: item.path)
+                        } catch {
+                            planned[i].problem = error
+                            planned[i].output = nil
+                            continue
+                        }
+                    }
+                }
+                let outputName = names.canonical(path)
+                for (written, what) in [(outputName, path), (outputName + ".sha256", path + ".sha256")] {
+                    if let input = inputByName[written] {
+                        throw refuse(
+                            input == item.path
+                                ? "the output of \(item.path) would replace the input itself (\(what))"
+                                : "the output of \(item.path) would replace the input \(input) (\(what))")
+                    }
+                    if let other = claimed[written] {
+                        throw refuse("\(other) and \(item.path) would both be written to \(what)")
+                    }
+                    claimed[written] = item.path
+                }
+                if let id = FileIdentity(lstatOf: path), let input = inputByInode[id] {
+                    throw refuse("the output of \(item.path) would replace the input \(input) (\(path))")
+                }
+            }
+        }
+
+        // Records: never an input, an output, or each other.
+        var recordNames: [String: String] = [:]
+        for (option, path) in records {
+            let name = names.canonical(path)
+            let isInput =
+                inputByName[name] ?? FileIdentity(statOf: path).flatMap { inputByInode[$0] }
+            if let input = isInput {
+                throw refuse("\(option) \(path) is an input of this run (\(input))")
+            }
+            if let writer = claimed[name] {
+                throw refuse("\(option) \(path) is also where \(writer) is written")
+            }
+            // `npyexp --sums *.npy` hands the first tensor to --sums: never overwrite tensor data with a record.
+            if InputDiscovery.isTensorName(PathTools.split(path).1) || sniffContainer(path).identity != nil
+                && looksLikeTensor(path)
+            {
+                throw refuse("\(option) \(path) names a tensor file, not a record (was a glob expanded into it?)")
+            }
+            if let other = recordNames[name] {
+                throw refuse("\(other) and \(option) both name \(path)")
+            }
+            recordNames[name] = option
+        }
+        return RunPlan(inputs: planned, ownOutputs: own)
+    }
+
+    /// An output must never replace its own input (for single inputs processed without a plan).
+    static func refuseReplacingInput(_ input: String, _ output: String) throws(NPYExpError) {
+        var names = CanonicalNames()
+        let same =
+            names.canonical(input) == names.canonical(output)
+            || (FileIdentity(statOf: input).map { $0 == FileIdentity(lstatOf: output) } ?? false)
+        if same {
+            throw NPYExpError(path: input, "output path is the input itself: \(output)", category: .usage)
+        }
+    }
+
+    /// Splits off inputs found by a walk or a glob that are npyexp's own outputs: without an output directory, files
+    /// named NAME.exp.npy[.gz]; with one that lies strictly inside the walked tree, the files inside it that have a
+    /// sidecar naming them. Named and listed inputs are always kept.
+    static func separatingOwnOutputs(_ items: [InputItem], outputDirectory: String?, names: inout CanonicalNames)
+        -> (inputs: [InputItem], ownOutputs: [InputItem])
+    {
+        var kept: [InputItem] = []
+        var own: [InputItem] = []
+        let outRoot = outputDirectory.flatMap { PathTools.realPath($0) }
+        for item in items {
+            guard item.origin == .walk || item.origin == .glob else {
+                kept.append(item)
+                continue
+            }
+            let isOwn: Bool
+            if let outRoot {
+                let base = names.realDirectory(item.base) ?? ""
+                let outInsideBase = outRoot != base && outRoot.hasPrefix(base == "/" ? "/" : base + "/")
+                let real = names.canonical(item.path)
+                // Inside the nested output tree, a file is an earlier output only when its sidecar says so; any
+                // other file there is an input like the rest (and the plan refuses to replace it).
+                isOwn = outInsideBase && real.hasPrefix(outRoot + "/") && Checksums.recordedDigest(of: item.path) != nil
+            } else {
+                isOwn = outputDirectory == nil && InputDiscovery.isOwnOutputName(PathTools.split(item.path).1)
+            }
+            if isOwn { own.append(item) } else { kept.append(item) }
+        }
+        return (kept, own)
+    }
+
+    /// Whether an existing file starts like NPY or gzip data.
+    static func looksLikeTensor(_ path: String) -> Bool {
+        let fd = FileSystem.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var magic: (UInt8, UInt8) = (0, 0)
+        let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
+        return n == 2 && ((magic.0 == 0x1f && magic.1 == 0x8b) || (magic.0 == 0x93 && magic.1 == 0x4e))
+    }
+
+    /// The container an input's first two bytes show, and the file's identity; nils when it cannot be read.
+    static func sniffContainer(_ path: String) -> (container: Container?, identity: FileIdentity?) {
+        let fd = FileSystem.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return (nil, nil) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return (nil, nil) }
+        var magic: (UInt8, UInt8) = (0, 0)
+        let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
+        let container: Container = n == 2 && magic.0 == 0x1f && magic.1 == 0x8b ? .gzip : .plain
+        return (container, FileIdentity(st))
+    }
+}
+
+/// A file's device and inode.
+struct FileIdentity: Hashable {
+    var device: UInt
+    var inode: UInt
+
+    init(_ st: stat) {
+        device = UInt(st.st_dev)
+        inode = UInt(st.st_ino)
+    }
+
+    /// The identity of what `path` names, following symbolic links; nil when it does not exist.
+    init?(statOf path: String) {
+        var st = stat()
+        guard FileSystem.stat(path, &st) == 0 else { return nil }
+        self.init(st)
+    }
+
+    /// The identity of the directory entry `path` itself (a symbolic link is not followed: renaming over it
+    /// replaces the link, not its target).
+    init?(lstatOf path: String) {
+        var st = stat()
+        guard FileSystem.lstat(path, &st) == 0 else { return nil }
+        self.init(st)
+    }
+}
+
+/// Canonical absolute names: the real path of the directory (cached: one realpath per directory) plus the last
+/// component; directories that do not exist yet are normalised textually.
+struct CanonicalNames {
+    private var directories: [String: String?] = [:]
+
+    mutating func realDirectory(_ dir: String) -> String? {
+        if let known = directories[dir] { return known }
+        let real = PathTools.realPath(dir.isEmpty ? "." : dir)
+        directories[dir] = real
+        return real
+    }
+
+    mutating func canonical(_ path: String) -> String {
+        let (dir, name) = PathTools.split(path)
+        if name == "." || name == ".." || name.isEmpty { return realDirectory(path) ?? SumsFile.absolute(path) }
+        if let real = realDirectory(dir) { return PathTools.join(real, name) }
+        // Not there yet: its nearest existing ancestor decides.
+        return SumsFile.normalise(
+            path.hasPrefix("/") ? path : PathTools.join(PathTools.currentDirectory(), path))
+    }
+}

@@ -1,0 +1,190 @@
+// Handoff: runs the first stage (read + inflate) on a thread of its own, a few chunks ahead of the rest, so that
+// inflating the next chunk, exp on the current one and deflating the previous one proceed at the same time. Chunks
+// travel through a fixed pool of buffers (no allocation per chunk; memory = depth x chunk size).
+//
+// Ownership: every buffer slot is in exactly one place at a time: the free list, the producer's hands, the filled
+// queue, or the consumer's hands; the lists are guarded by one `ConditionLock`. Either side may stop at any moment:
+// `cancel()` wakes every waiter, later `acquire`s return nil and `publish`es drop their slot, so no state can block
+// or trap (there are no counting semaphores whose balance must be restored). The producer thread is always joined
+// before its pipe goes away. Relies on Concurrency (ConditionLock, WorkerThread).
+
+/// A bounded hand-off of byte chunks from one producer thread to one consumer.
+final class ChunkPipe: @unchecked Sendable {
+    // Buffer contents are touched only by the side that owns the slot (see the header); `lock` guards the rest.
+    private let buffers: [AlignedBuffer]
+    private let lock = ConditionLock()
+    private var freeSlots: [Int]
+    private var filledSlots: [(slot: Int, count: Int)] = []
+    private var finished = false
+    private var failure: (any Error)?
+    private var cancelled = false
+
+    init(depth: Int, chunkBytes: Int) {
+        buffers = (0..<max(1, depth)).map { _ in AlignedBuffer(byteCount: chunkBytes) }
+        freeSlots = Array(buffers.indices)
+    }
+
+    // MARK: producer side
+
+    /// Waits for a free buffer; nil once the consumer has cancelled.
+    func acquire() -> (slot: Int, buffer: AlignedBuffer)? {
+        let slot: Int? = lock.wait(until: { cancelled || !freeSlots.isEmpty }) {
+            cancelled ? nil : freeSlots.removeLast()
+        }
+        return slot.map { ($0, buffers[$0]) }
+    }
+
+    /// Hands a filled buffer to the consumer (dropped when cancelled).
+    func publish(slot: Int, count: Int) {
+        lock.withLock {
+            if cancelled { freeSlots.append(slot) } else { filledSlots.append((slot, count)) }
+        }
+        lock.broadcast()
+    }
+
+    /// No more chunks: the input ended, or failed with `error`.
+    func finish(error: (any Error)?) {
+        lock.withLock {
+            finished = true
+            failure = error
+        }
+        lock.broadcast()
+    }
+
+    // MARK: consumer side
+
+    /// The next filled chunk in order, or nil at the end; rethrows the producer's error once the queue is empty.
+    func next() throws -> (slot: Int, bytes: UnsafeRawBufferPointer)? {
+        let item: (slot: Int, count: Int)? = try lock.wait(until: { !filledSlots.isEmpty || finished || cancelled }) {
+            if !filledSlots.isEmpty { return filledSlots.removeFirst() }
+            if let failure { throw failure }
+            return nil
+        }
+        return item.map { ($0.slot, UnsafeRawBufferPointer(start: buffers[$0.slot].base, count: $0.count)) }
+    }
+
+    /// Gives a consumed buffer back to the producer.
+    func release(slot: Int) {
+        lock.withLock { freeSlots.append(slot) }
+        lock.broadcast()
+    }
+
+    /// Either side gives up: wakes every waiter; nothing blocks from now on.
+    func cancel() {
+        lock.withLock { cancelled = true }
+        lock.broadcast()
+    }
+}
+
+/// Thrown inside the producer when the consumer cancelled.
+struct PipeCancelled: Error {}
+
+extension InputReader {
+    /// Starts reading and inflating on a thread of its own into `pipe`; join the returned thread before `pipe` and
+    /// this reader go away.
+    func startProducing(into pipe: ChunkPipe) -> WorkerThread {
+        let reader = UncheckedBox(self)
+        return WorkerThread {
+            var current: (slot: Int, buffer: AlignedBuffer)?
+            var filledBytes = 0
+            do {
+                try reader.value.run { bytes in
+                    var offset = 0
+                    while offset < bytes.count {
+                        if current == nil {
+                            guard let next = pipe.acquire() else { throw PipeCancelled() }
+                            current = next
+                            filledBytes = 0
+                        }
+                        let target = current!.buffer
+                        let take = min(bytes.count - offset, target.count - filledBytes)
+                        (target.base + filledBytes).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
+                        filledBytes += take
+                        offset += take
+                        if filledBytes == target.count {
+                            pipe.publish(slot: current!.slot, count: filledBytes)
+                            current = nil
+                        }
+                    }
+                }
+                if let c = current {
+                    pipe.publish(slot: c.slot, count: filledBytes)
+                    current = nil
+                }
+                pipe.finish(error: nil)
+            } catch {
+                pipe.finish(error: error)
+            }
+        }
+    }
+
+    /// Like `run`, but reading and inflating happen on another thread, `depth` chunks ahead of `consumer`. Whatever
+    /// fails, on either side, the producer is stopped and joined before this returns.
+    func runOverlapped(depth: Int, chunkBytes: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let pipe = ChunkPipe(depth: depth, chunkBytes: chunkBytes)
+        let producer = startProducing(into: pipe)
+        defer {
+            pipe.cancel()
+            producer.join()
+        }
+        while let (slot, bytes) = try pipe.next() {
+            defer { pipe.release(slot: slot) }
+            try consumer(bytes)
+        }
+    }
+}
+
+/// Pull-style reading of a decompressed input: the reader runs ahead on its own thread; `read` copies out exactly
+/// the bytes asked for. Used where two inputs must advance in lockstep (backward: result and gradient).
+final class PullStream {
+    private let pipe: ChunkPipe
+    private let producer: WorkerThread
+    private var current: (slot: Int, bytes: UnsafeRawBufferPointer)?
+    private var offset = 0
+    private var ended = false
+
+    init(_ reader: InputReader, depth: Int = 2, chunkBytes: Int = 4 << 20) {
+        pipe = ChunkPipe(depth: depth, chunkBytes: chunkBytes)
+        producer = reader.startProducing(into: pipe)
+    }
+
+    deinit { stop() }
+
+    /// Copies up to `count` bytes into `destination`; fewer only at the end of the input.
+    func read(into destination: UnsafeMutableRawPointer, count: Int) throws -> Int {
+        var copied = 0
+        while copied < count {
+            if current == nil {
+                if ended { break }
+                do {
+                    guard let next = try pipe.next() else {
+                        ended = true
+                        break
+                    }
+                    current = next
+                    offset = 0
+                } catch {
+                    ended = true
+                    throw error
+                }
+            }
+            let chunk = current!
+            let take = min(count - copied, chunk.bytes.count - offset)
+            (destination + copied).copyMemory(from: chunk.bytes.baseAddress! + offset, byteCount: take)
+            copied += take
+            offset += take
+            if offset == chunk.bytes.count {
+                pipe.release(slot: chunk.slot)
+                current = nil
+            }
+        }
+        return copied
+    }
+
+    /// Stops the producer (if still running) and waits for its thread. Safe to call more than once.
+    func stop() {
+        current = nil
+        pipe.cancel()
+        producer.join()
+    }
+}

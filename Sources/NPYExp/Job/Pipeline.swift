@@ -1,0 +1,200 @@
+// Pipeline: the per-input job. For one input it chains the stages (Reader -> Transform -> Payload -> OutputFile),
+// checks whether a complete output already exists, and either commits the output at once (one input) or stages it
+// for the batch's commit group. Every failure, at any stage and on any path (small in memory, overlapped large input,
+// block-parallel inflate, standard input, standard output), ends here as one `NPYExpError` and the removal of the
+// input's temporaries. Relies on the Storage, Job and Records files of this module.
+import Gzip
+import NPYFormat
+
+/// Applies exp to .npy / .npy.gz inputs and writes checksummed outputs.
+public final class ExpPipeline: Sendable {
+    /// The options every input of this pipeline is processed with.
+    public let configuration: ExpConfiguration
+
+    /// A pipeline for `configuration`.
+    public init(_ configuration: ExpConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// The output path for an input whose container is `container`.
+    public func outputPath(for item: InputItem, inputContainer container: Container, suffix: String = "exp") -> String {
+        let gzip = outputIsGzip(container)
+        let name = PathTools.split(item.relativePath).1
+        let stem = Self.stem(name)
+        if let dir = configuration.outputDirectory {
+            let (relDir, _) = PathTools.split(item.relativePath)
+            let sameContainer = (container == .gzip) == gzip
+            let fileName = sameContainer ? name : stem + (gzip ? ".npy.gz" : ".npy")
+            return PathTools.join(PathTools.join(dir, relDir == "." ? "" : relDir), fileName)
+        }
+        let (dir, _) = PathTools.split(item.path)
+        return PathTools.join(dir, stem + (gzip ? ".\(suffix).npy.gz" : ".\(suffix).npy"))
+    }
+
+    func outputIsGzip(_ input: Container) -> Bool {
+        switch configuration.container {
+        case .followInput: return input == .gzip
+        case .gzip: return true
+        case .plain: return false
+        }
+    }
+
+    /// The name without its .npy / .npy.gz / .gz ending.
+    static func stem(_ name: String) -> String {
+        for suffix in [".npy.gz", ".npy", ".gz"] where name.hasSuffix(suffix) && name.count > suffix.count {
+            return String(name.dropLast(suffix.count))
+        }
+        return name
+    }
+
+    /// Processes one input to its output file (or to standard output when `toStandardOutput`), committing it at
+    /// once. Use `BatchRunner` for many inputs: it plans them first and commits in groups.
+    public func process(_ item: InputItem, toStandardOutput: Bool = false) -> FileReport {
+        let target: JobTarget = toStandardOutput || item.isStandardInput && configuration.outputDirectory == nil
+            ? .standardOutput : .file(planned: nil)
+        return run(item, target: target, wait: true).report
+    }
+
+    /// Where a job writes.
+    enum JobTarget {
+        /// Standard output, no sidecar.
+        case standardOutput
+        /// A file: the path the planner chose for the container it saw (nil: work it out here).
+        case file(planned: PlannedOutput?)
+        /// A file, staged for a commit group instead of committed.
+        case staged(planned: PlannedOutput)
+    }
+
+    /// The outcome of one job: its report, and for a staged output what the commit group needs.
+    struct JobOutcome {
+        var report: FileReport
+        var staged: CommitGroup.Entry?
+        /// Another run holds the input (only when not waiting for it).
+        var busy: Bool { report.error?.category == .busy }
+    }
+
+    /// Runs the job for `item`. With `wait` false, an input another run holds is not waited for (`busy`).
+    func run(_ item: InputItem, target: JobTarget, wait: Bool) -> JobOutcome {
+        var report = FileReport(input: item, status: .done)
+        let started = Clock.now()
+        var staged: CommitGroup.Entry?
+        do {
+            staged = try runJob(item, target: target, wait: wait, report: &report)
+        } catch {
+            report.status = .failed(NPYExpError(wrapping: error, path: item.path))
+        }
+        report.seconds = Clock.now() - started
+        staged?.report = report
+        return JobOutcome(report: report, staged: staged)
+    }
+
+    private func runJob(_ item: InputItem, target: JobTarget, wait: Bool, report: inout FileReport) throws
+        -> CommitGroup.Entry?
+    {
+        let file = item.isStandardInput ? InputFile(standardInput: ()) : try InputFile(path: item.path, wait: wait)
+        // The input's flock must outlive the sidecar's rename, or an overlapping run could see the output half-done.
+        defer { withExtendedLifetime(file) {} }
+        file.progress = configuration.progress
+        let reader = InputReader(file: file, jobs: configuration.jobs)
+        let container = try reader.detect()
+        let gzip = outputIsGzip(container)
+
+        let output: OutputFile
+        let planned: PlannedOutput?
+        switch target {
+        case .standardOutput: planned = nil
+        case .file(let p): planned = p
+        case .staged(let p): planned = p
+        }
+        if case .standardOutput = target {
+            output = OutputFile(standardOutput: ())
+        } else {
+            let path = try outputPath(item, planned: planned, container: container)
+            report.outputPath = path
+            if !configuration.force,
+                let digest = Checksums.completeOutputDigest(path, input: file, recipe: recipe(gzip: gzip))
+            {
+                report.status = .skipped
+                report.outputSHA256 = digest
+                return nil
+            }
+            output = try OutputFile(finalPath: path)
+        }
+        do {
+            let transform = ExpTransform(
+                requested: configuration.outputType, jobs: configuration.jobs,
+                chunkBytes: configuration.chunkBytes, sink: makePayload(output, gzip: gzip))
+            if configuration.hashPayload { transform.hashPayload() }
+            // Small inputs are not worth a second thread; large ones inflate ahead of exp and deflate.
+            let small = (file.identity?.size ?? Int.max) < 2 * configuration.chunkBytes
+            if small || configuration.jobs == 1 {
+                try reader.run { try transform.consume($0) }
+            } else {
+                try reader.runOverlapped(depth: 3, chunkBytes: configuration.chunkBytes) { try transform.consume($0) }
+            }
+            try transform.finish()
+            report.inputSHA256 = file.digest()
+            report.payloadSHA256 = transform.payloadDigest()
+            report.elementCount = transform.elementCount
+            report.counts = transform.counts
+            report.inputDType = transform.header?.dtype
+            report.outputDType = transform.computeType?.dtype
+            report.shape = transform.header?.shape
+            report.inputBytes = reader.compressedBytes
+            report.outputBytes = output.byteCount
+            report.outputSHA256 = output.digest
+            let provenance = file.identity.map {
+                Provenance(
+                    size: $0.size, mtimeNanoseconds: $0.mtimeNanoseconds, sha256: report.inputSHA256 ?? "",
+                    recipe: recipe(gzip: gzip))
+            }
+            try output.writeSidecar(provenance: provenance)
+            if case .staged = target, let staged = output.stage() {
+                return CommitGroup.Entry(staged: staged, report: report, input: file)
+            }
+            try output.commit(durable: configuration.durable)
+            return nil
+        } catch {
+            output.abandon()
+            throw error
+        }
+    }
+
+    /// The planned output path, checked against the container seen now; or, unplanned, worked out and checked here.
+    func outputPath(_ item: InputItem, planned: PlannedOutput?, container: Container) throws -> String {
+        if let planned {
+            if let expected = planned.inputContainer, expected != container {
+                throw NPYExpError(path: item.path, "input changed while being read", category: .data)
+            }
+            return planned.path
+        }
+        let path = outputPath(for: item, inputContainer: container)
+        if let dir = configuration.outputDirectory {
+            try PathTools.checkStaysInside(relativePath: item.relativePath, outputDirectory: dir, input: item.path)
+        }
+        try Planner.refuseReplacingInput(item.path, path)
+        return path
+    }
+
+    /// The encoder for an output: block-framed gzip deflated on all cores, or plain bytes.
+    func makePayload(_ output: OutputFile, gzip: Bool) -> PayloadSink {
+        gzip
+            ? BlockGzipPayload(
+                output, level: configuration.level, strategy: configuration.strategy,
+                blockSize: configuration.blockSize, jobs: configuration.jobs)
+            : PlainPayload(output)
+    }
+
+    /// The options that shape an output's bytes; an output made with other options is redone.
+    func recipe(gzip: Bool) -> String {
+        let strategy: String
+        switch configuration.strategy {
+        case .auto: strategy = "auto"
+        case .fixed(let s): strategy = s.rawValue
+        }
+        let dtype = configuration.outputType?.rawValue ?? "auto"
+        return gzip
+            ? "dtype=\(dtype),gzip,level=\(configuration.level),strategy=\(strategy),block=\(configuration.blockSize)"
+            : "dtype=\(dtype),plain"
+    }
+}

@@ -1,0 +1,113 @@
+// CommitGroup: durability for many outputs at the price of a few syncs. Outputs and sidecars of a batch are written
+// to their temporaries unsynced and staged here, still locked; one syncfs(2) per file system makes all their data
+// durable, the renames follow, and a second syncfs makes the renames durable. An output path therefore never shows
+// data that is not on disk, as with the per-file fsync + rename + directory fsync, but a batch of thousands of small
+// files costs two syncs instead of three fsyncs each (design notes: fsync ~0.6 ms per file, one syncfs after many
+// writes ~16 ms). A failed sync is never retried as if the data were safe: the whole group fails.
+// Relies on Glibc (rename), CSystem (syncfs) and Synchronization.Mutex.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CSystem
+import Synchronization
+
+/// Collects staged outputs and commits them in batches (at most `batchFiles` inputs stay open meanwhile).
+final class CommitGroup: Sendable {
+    /// One staged output with its report and the input it came from, kept open (and so flocked) until the output is
+    /// renamed, so an overlapping run waits for the output instead of redoing it.
+    struct Entry: @unchecked Sendable {
+        // Handed over whole by the job that made it; from then on only the group touches the objects inside.
+        var staged: StagedOutput
+        var report: FileReport
+        var input: AnyObject
+    }
+
+    /// The syncfs(2) call, replaceable by tests to inject failures.
+    typealias SyncCall = @Sendable (_ directoryDescriptor: Int32) -> Int32
+
+    private let pending = Mutex<[Entry]>([])
+    /// Serialises flushes so that reports come out in commit order.
+    private let flushing = Mutex<Void>(())
+    private let syncCall: SyncCall
+    let batchFiles: Int
+
+    init(batchFiles: Int = 128, sync: @escaping SyncCall = { npyexp_syncfs($0) }) {
+        self.batchFiles = batchFiles
+        self.syncCall = sync
+    }
+
+    /// Adds a staged output; flushes when the batch is full. Returns the reports that are now final.
+    func add(_ entry: Entry) -> [FileReport] {
+        let full = pending.withLock { list -> Bool in
+            list.append(entry)
+            return list.count >= batchFiles
+        }
+        return full ? flush() : []
+    }
+
+    /// Makes every pending output durable and visible; returns their final reports.
+    func flush() -> [FileReport] {
+        flushing.withLock { _ in
+            let entries = pending.withLock { list -> [Entry] in
+                let all = list
+                list.removeAll()
+                return all
+            }
+            guard !entries.isEmpty else { return [] }
+            defer { entries.forEach { $0.staged.close() } }  // locks held until the end, inputs with `entries`
+            var reports = entries.map(\.report)
+            let directories = Set(entries.map(\.staged.directory))
+            if let error = syncFileSystems(of: directories) {
+                for (i, entry) in entries.enumerated() {
+                    entry.staged.discard()
+                    reports[i].status = .failed(error.renamed(reports[i].outputPath))
+                }
+                return reports
+            }
+            for (i, entry) in entries.enumerated() {
+                do throws(NPYExpError) {
+                    try entry.staged.renameBoth()
+                } catch {
+                    entry.staged.discard()
+                    reports[i].status = .failed(error)
+                }
+            }
+            if let error = syncFileSystems(of: directories) {
+                for i in reports.indices where reports[i].error == nil {
+                    reports[i].status = .failed(error.renamed(reports[i].outputPath))
+                }
+            }
+            return reports
+        }
+    }
+
+    /// One syncfs per file system holding any of `directories`.
+    private func syncFileSystems(of directories: Set<String>) -> NPYExpError? {
+        var done: Set<UInt> = []
+        for dir in directories.sorted() {
+            let fd = FileSystem.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if fd == -1 {
+                return NPYExpError(path: dir, "cannot open directory: \(SystemCall.errnoText(errno))", category: .output)
+            }
+            defer { close(fd) }
+            var st = stat()
+            fstat(fd, &st)
+            if done.contains(UInt(st.st_dev)) { continue }
+            done.insert(UInt(st.st_dev))
+            if syncCall(fd) == -1 {
+                return NPYExpError(path: dir, "syncfs failed: \(SystemCall.errnoText(errno))", category: .output)
+            }
+        }
+        return nil
+    }
+}
+
+extension NPYExpError {
+    /// The same fault, reported for another path (a group's failure, told for each of its outputs).
+    func renamed(_ other: String?) -> NPYExpError {
+        guard let other else { return self }
+        return NPYExpError(path: other, message, category: category)
+    }
+}

@@ -1,0 +1,108 @@
+// InputFile: the inputs of the pipeline, read with plain read(2) in caller-sized chunks through a running SHA-256
+// (the input's digest costs no second pass), and held under flock(2) while processed so that overlapping runs do
+// each input once. Relies on Glibc and Crypto.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Crypto
+
+/// An input opened for streaming: a regular file or a pipe (standard input).
+final class InputFile {
+    let path: String
+    let fd: Int32
+    private let ownsDescriptor: Bool
+    /// Size and modification time when opened, to notice an input that changes while it is read.
+    private let openedStat: stat?
+    /// SHA-256 of every byte read, so the input's digest costs no second pass.
+    private var hasher = SHA256()
+    private(set) var bytesRead = 0
+    var progress: ProgressCounter?
+
+    /// Opens `path` for reading. With `exclusive` (the pipeline's inputs) the file is held under an exclusive
+    /// flock(2) until closed: another npyexp run that reaches the same input waits, then finds its output complete
+    /// and skips it, so overlapping runs neither do an input twice nor interleave an output with its sidecar.
+    /// The lock is advisory and best effort: where flock is unsupported (some network file systems) it is skipped.
+    /// With `wait` false, an input another run holds is not waited for: an error of category `.busy` is thrown instead, so that a
+    /// caller holding other inputs' locks (a group commit) never waits while holding them (no deadlock between runs).
+    init(path: String, exclusive: Bool = true, wait: Bool = true) throws(NPYExpError) {
+        self.path = path
+        let fd = SystemCall.retrying { FileSystem.open(path, O_RDONLY | O_CLOEXEC) }
+        try SystemCall.check(fd, "cannot open", path: path, category: .noInput)
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            close(fd)
+            throw NPYExpError(path: path, "is a directory", category: .noInput)
+        }
+        if exclusive && (st.st_mode & S_IFMT) == S_IFREG {
+            let locked = SystemCall.retrying { flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) }
+            if locked == -1 && errno == EWOULDBLOCK {
+                close(fd)
+                throw NPYExpError(path: path, "input busy: held by another npyexp run", category: .busy)
+            }
+            // The identity is taken after the lock: a writer that held it may have replaced the bytes meanwhile.
+            _ = fstat(fd, &st)
+        }
+        self.fd = fd
+        self.ownsDescriptor = true
+        self.openedStat = (st.st_mode & S_IFMT) == S_IFREG ? st : nil
+    }
+
+    /// Standard input, not closed on deinit.
+    init(standardInput: ()) {
+        path = "-"
+        fd = 0
+        ownsDescriptor = false
+        openedStat = nil
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// Reads up to `buffer.count` bytes; 0 means end of file.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(NPYExpError) -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        let n = SystemCall.retrying { Glibc.read(fd, base, buffer.count) }
+        try SystemCall.check(n, "read error", path: path, category: .noInput)
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base, count: n))
+        bytesRead += n
+        progress?.add(n)
+        return n
+    }
+
+    /// Hex SHA-256 of the bytes read so far (all of them after end of file).
+    func digest() -> String { Checksums.hex(hasher.finalize()) }
+
+    /// Fills `buffer` as far as the input allows (short only at end of file).
+    func readFully(into buffer: UnsafeMutableRawBufferPointer) throws(NPYExpError) -> Int {
+        var filled = 0
+        while filled < buffer.count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            if n == 0 { break }
+            filled += n
+        }
+        return filled
+    }
+
+    /// Throws when the file's size or modification time differs from when it was opened.
+    func checkUnchanged() throws(NPYExpError) {
+        guard let before = openedStat else { return }
+        var now = stat()
+        try SystemCall.check(fstat(fd, &now), "cannot stat", path: path, category: .noInput)
+        if now.st_size != before.st_size || now.st_mtim.tv_sec != before.st_mtim.tv_sec
+            || now.st_mtim.tv_nsec != before.st_mtim.tv_nsec
+        {
+            throw NPYExpError(path: path, "input changed while being read", category: .data)
+        }
+    }
+
+    /// Identity of a regular input file: size and modification time in nanoseconds.
+    var identity: (size: Int, mtimeNanoseconds: Int)? {
+        guard let st = openedStat else { return nil }
+        return (Int(st.st_size), Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec))
+    }
+}

@@ -1,0 +1,254 @@
+// OutputFile: the one way anything is written. Every byte of an output goes to a hidden, locked temporary file in
+// the output's directory through a running SHA-256; the `.sha256` sidecar (coreutils line plus the provenance
+// comment) goes to a second temporary; only then are both renamed into place, output first, sidecar last, so a
+// sidecar in place always describes a complete output. An output is never left in place without its sidecar by a
+// failure between the two renames (the output is removed again). `commit(durable:)` is PostgreSQL's durable_rename
+// for one output (fsync, rename, fsync the directory); `stage()` hands both temporaries, still locked, to a
+// `CommitGroup` that makes a whole batch durable with two syncfs calls. Standard output is an OutputFile too (no
+// temporary, no sidecar), so the job writes through one type. Relies on Glibc, Crypto (SHA-256), TemporaryFiles.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Crypto
+
+/// A temporary file that becomes `finalPath` by rename, or disappears.
+final class TemporaryFile {
+    let finalPath: String
+    let path: String
+    private(set) var fd: Int32
+    private var done = false
+
+    /// Creates the temporary beside `finalPath` (its directory must exist), sweeping that directory's leftovers first.
+    init(finalPath: String) throws(NPYExpError) {
+        self.finalPath = finalPath
+        TemporaryFiles.removeStale(in: PathTools.split(finalPath).0)
+        switch TemporaryFiles.create(beside: finalPath) {
+        case .success(let made):
+            path = made.path
+            fd = made.fd
+        case .failure(let e):
+            let fault = NPYExpError.Fault.system(errno: e.code)
+            switch e.code {
+            case EACCES, EPERM, EROFS:
+                throw NPYExpError(
+                    path: finalPath, "output directory not writable: \(e.text)", category: .output, fault: fault)
+            case ECANCELED:
+                throw NPYExpError(path: finalPath, "interrupted: exiting on a signal", category: .output, fault: fault)
+            default:
+                throw NPYExpError(path: finalPath, "cannot create output: \(e.text)", category: .output, fault: fault)
+            }
+        }
+    }
+
+    deinit { discard() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(NPYExpError) {
+        try FileDescriptorWriter.writeAll(fd: fd, bytes, path: finalPath)
+    }
+
+    /// Writes the UTF-8 bytes of `text`.
+    func write(text: String) throws(NPYExpError) {
+        let failure: NPYExpError? = FileSystem.bytes(of: text).withUnsafeBytes { b in
+            do throws(NPYExpError) {
+                try write(b)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    func sync() throws(NPYExpError) {
+        try SystemCall.check(fsync(fd), "fsync failed", path: finalPath, category: .output)
+    }
+
+    /// Renames the temporary into place. The descriptor (and so the lock) stays open until `close()`.
+    func rename() throws(NPYExpError) {
+        if FileSystem.rename(path, finalPath) == -1 {
+            let code = errno
+            discard()
+            throw NPYExpError(
+                path: finalPath, "cannot rename into place: \(SystemCall.errnoText(code))", category: .output,
+                fault: .system(errno: code))
+        }
+        done = true
+        TemporaryFiles.unregister(path)
+    }
+
+    /// Closes the descriptor, releasing the lock (after `rename()`, or to give up).
+    func close() {
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
+    }
+
+    /// Removes the temporary (if not yet renamed) and closes it; the final path is left untouched.
+    func discard() {
+        if !done {
+            done = true
+            TemporaryFiles.remove(path)
+        }
+        close()
+    }
+}
+
+/// One output and its sidecar, written atomically, with the SHA-256 of every byte computed while writing.
+final class OutputFile {
+    /// The output's final path; nil for standard output.
+    let finalPath: String?
+    private let data: TemporaryFile?
+    private var sidecar: TemporaryFile?
+    private var hasher = SHA256()
+    private var finalDigest: String?
+    /// Set once `stage()` has handed the temporaries to a commit group: they are no longer this object's to remove.
+    private var handedOver = false
+    /// Bytes written so far.
+    private(set) var byteCount = 0
+
+    /// An output file at `finalPath`, its directories created as needed.
+    init(finalPath: String) throws(NPYExpError) {
+        try PathTools.makeDirectories(PathTools.split(finalPath).0)
+        self.finalPath = finalPath
+        data = try TemporaryFile(finalPath: finalPath)
+    }
+
+    /// Standard output: written as it comes, no temporary and no sidecar.
+    init(standardOutput: ()) {
+        finalPath = nil
+        data = nil
+    }
+
+    deinit { abandon() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(NPYExpError) {
+        hasher.update(bufferPointer: bytes)
+        byteCount += bytes.count
+        if let data {
+            try data.write(bytes)
+        } else {
+            try FileDescriptorWriter.writeAll(fd: 1, bytes, path: "<stdout>")
+        }
+    }
+
+    /// Lower-case hex SHA-256 of everything written (the output is complete once this is asked for).
+    var digest: String {
+        if let finalDigest { return finalDigest }
+        let d = Checksums.hex(hasher.finalize())
+        finalDigest = d
+        return d
+    }
+
+    /// Writes the sidecar's temporary: the coreutils line for the output and, when known, where it came from.
+    func writeSidecar(provenance: Provenance?) throws(NPYExpError) {
+        guard let finalPath else { return }
+        let file = try TemporaryFile(finalPath: Checksums.sidecarPath(for: finalPath))
+        sidecar = file
+        let text = Checksums.line(digest: digest, name: PathTools.split(finalPath).1) + (provenance?.line ?? "")
+        try file.write(text: text)
+    }
+
+    /// Makes the output and its sidecar durable (when `durable`) and visible: fsync both, rename the output, then
+    /// the sidecar, then fsync the directory.
+    func commit(durable: Bool) throws(NPYExpError) {
+        guard let data else { return }
+        do throws(NPYExpError) {
+            if durable {
+                try data.sync()
+                try sidecar?.sync()
+            }
+            try renameBoth()
+            if durable, let finalPath { try PathTools.syncDirectory(PathTools.split(finalPath).0) }
+            data.close()
+            sidecar?.close()
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// Hands the written output and sidecar, still locked and unsynced, to a commit group.
+    func stage() -> StagedOutput? {
+        guard let data else { return nil }
+        handedOver = true
+        return StagedOutput(data: data, sidecar: sidecar)
+    }
+
+    /// Removes whatever temporaries are left; final paths are left untouched.
+    func abandon() {
+        guard !handedOver else { return }
+        data?.discard()
+        sidecar?.discard()
+    }
+
+    fileprivate func renameBoth() throws(NPYExpError) {
+        try StagedOutput(data: data!, sidecar: sidecar).renameBoth()
+    }
+}
+
+/// An output and its sidecar, fully written to their temporaries, waiting for the group's renames.
+struct StagedOutput {
+    fileprivate let data: TemporaryFile
+    fileprivate let sidecar: TemporaryFile?
+
+    /// The directory whose entries the renames change.
+    var directory: String { PathTools.split(data.finalPath).0 }
+
+    /// Output first, sidecar last. If the sidecar cannot follow, the output is taken back out of place: an output
+    /// never stands without its sidecar because of a failure between the two.
+    func renameBoth() throws(NPYExpError) {
+        try data.rename()
+        guard let sidecar else { return }
+        do throws(NPYExpError) {
+            try sidecar.rename()
+        } catch {
+            FileSystem.unlink(data.finalPath)
+            throw error
+        }
+    }
+
+    /// Removes both temporaries (a failed group).
+    func discard() {
+        data.discard()
+        sidecar?.discard()
+    }
+
+    /// Releases the descriptors and locks once the renames are durable.
+    func close() {
+        data.close()
+        sidecar?.close()
+    }
+}
+
+/// Writes whole buffers, retrying short writes; errors name `path` (ENOSPC, EDQUOT, EFBIG, EPIPE, EIO...).
+enum FileDescriptorWriter {
+    static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(NPYExpError) {
+        guard var p = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = SystemCall.retrying { Glibc.write(fd, p, left) }
+            try SystemCall.check(n, "write error", path: path, category: .output)
+            p += n
+            left -= n
+        }
+    }
+}
+
+/// Small text files (manifests, sums files) written like the outputs: temporary file, fsync, rename, directory fsync.
+public enum AtomicText {
+    /// Writes `text` to `path` atomically (and durably when `durable`).
+    public static func write(_ text: String, to path: String, durable: Bool = true) throws(NPYExpError) {
+        try PathTools.makeDirectories(PathTools.split(path).0)
+        let file = try TemporaryFile(finalPath: path)
+        try file.write(text: text)
+        if durable { try file.sync() }
+        try file.rename()
+        file.close()
+        if durable { try PathTools.syncDirectory(PathTools.split(path).0) }
+    }
+}

@@ -1,0 +1,163 @@
+// TemporaryFiles: every temporary file this process creates, so that the signal thread can remove them all before
+// exiting, and the removal of temporaries that killed runs left behind.
+//
+// A temporary is named `.npyexp-tmp.PID.HEX` in its output's directory: short, so every output whose own name fits
+// NAME_MAX can be written, and recognisable, so that leftovers can be found. Its writer holds an exclusive flock(2)
+// on it from creation until it is renamed or removed. A leftover whose lock can be taken therefore has no writer: it
+// is removed at once (a rerun right after SIGKILL cleans up). Where the file system has no flock, the age rule is
+// the fallback: no such PID and not written for 60 s, or not written for 24 h. Relies on Glibc and Synchronization.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Temporary files of this process, which the CLI's signal thread removes before exiting, and leftovers of killed runs.
+public enum TemporaryFiles {
+    private struct State {
+        var paths: Set<String> = []
+        /// Set by `removeAll()`: the process is exiting, so no new temporary file may appear.
+        var closed = false
+        /// Directories already swept for stale temporaries by this process.
+        var swept: Set<String> = []
+    }
+    private static let state = Mutex(State())
+
+    /// Creates a new temporary beside `finalPath` (mode 0644), locked and registered, under the lock that
+    /// `removeAll()` takes, so a signal arriving at any moment finds every temporary file that exists. Returns the
+    /// path and descriptor, or the errno (ECANCELED once `removeAll()` has run).
+    static func create(beside finalPath: String) -> Result<(path: String, fd: Int32), Errno> {
+        while true {
+            let path = name(for: finalPath)
+            // errno travels out of the lock as a value: unlocking may make system calls of its own.
+            let (fd, code) = state.withLock { s -> (Int32, Int32) in
+                if s.closed { return (-1, ECANCELED) }
+                let fd = SystemCall.retrying { FileSystem.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+                if fd >= 0 { s.paths.insert(path) }
+                return (fd, fd >= 0 ? 0 : errno)
+            }
+            if fd < 0 {
+                if code == EEXIST { continue }
+                return .failure(Errno(code))
+            }
+            // Lock it, then make sure no sweeper removed it in the instant between creation and lock.
+            _ = SystemCall.retrying { flock(fd, LOCK_EX | LOCK_NB) }
+            var st = stat()
+            if fstat(fd, &st) == 0 && st.st_nlink == 0 {
+                close(fd)
+                unregister(path)
+                continue
+            }
+            return .success((path, fd))
+        }
+    }
+
+    static func unregister(_ path: String) { state.withLock { _ = $0.paths.remove(path) } }
+
+    /// Unlinks `path` if it is still registered (not yet renamed into place).
+    static func remove(_ path: String) {
+        state.withLock { s in
+            if s.paths.remove(path) != nil { FileSystem.unlink(path) }
+        }
+    }
+
+    /// Removes every temporary file of this process and refuses new ones. Called by the CLI's signal thread (a
+    /// normal thread, so locks and allocation are safe there) right before it exits with 128+N.
+    public static func removeAll() {
+        state.withLock { s in
+            s.closed = true
+            for path in s.paths { FileSystem.unlink(path) }
+            s.paths.removeAll()
+        }
+    }
+
+    /// The marker every temporary name carries, so that leftovers of a killed run can be recognised.
+    public static let marker = ".npyexp-tmp."
+
+    /// Where locks are not available: a leftover whose writer PID is gone is removed once it has not been written for
+    /// this long (the delay covers writers in another PID namespace whose PIDs look dead from here).
+    public static let staleAfterDeadWriter: Int = 60
+    /// Where locks are not available: any leftover untouched this long is removed.
+    public static let staleAfterAnyWriter: Int = 24 * 3600
+
+    /// A hidden temporary name in `finalPath`'s directory: `.npyexp-tmp.PID.HEX`, at most 40 bytes.
+    static func name(for finalPath: String) -> String {
+        let (dir, _) = PathTools.split(finalPath)
+        let hex = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return PathTools.join(dir, "\(marker)\(getpid()).\(hex)")
+    }
+
+    /// The writer's PID when `name` is exactly a temporary name npyexp makes: `.npyexp-tmp.PID.HEX`, or the form
+    /// earlier versions made, `.NAME.npyexp-tmp.PID.HEX`.
+    public static func writerPID(ofTemporaryName name: String) -> Int32? {
+        let bytes = Array(name.utf8)
+        let mark = Array(marker.utf8)
+        guard bytes.first == UInt8(ascii: "."), bytes.count > mark.count + 2 else { return nil }
+        // The last occurrence of the marker: NAME itself may contain it.
+        guard
+            let at = stride(from: bytes.count - mark.count, through: 0, by: -1).first(where: {
+                bytes[$0..<$0 + mark.count].elementsEqual(mark)
+            }), at == 0 || at >= 2
+        else { return nil }
+        let tail = bytes[(at + mark.count)...].split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard tail.count == 2, (1...10).contains(tail[0].count), (1...16).contains(tail[1].count),
+            tail[0].allSatisfy({ (0x30...0x39).contains($0) }),
+            tail[1].allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+            let pid = Int32(String(decoding: tail[0], as: UTF8.self)), pid > 0
+        else { return nil }
+        return pid
+    }
+
+    /// Once per directory and process: removes temporaries left there by killed runs. Only regular files with
+    /// exactly npyexp's temporary names are touched, and only when no writer holds them: their lock can be taken
+    /// (or, where locks are not available, by the age rule). Returns the names removed.
+    @discardableResult
+    public static func removeStale(in directory: String) -> [String] {
+        let dir = directory.isEmpty ? "." : directory
+        let first = state.withLock { s in s.swept.insert(dir).inserted }
+        guard first, let d = FileSystem.opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var removed: [String] = []
+        while let e = readdir(d) {
+            let name = FileSystem.name(of: e)
+            guard let pid = writerPID(ofTemporaryName: name), pid != getpid() else { continue }
+            let full = PathTools.join(dir, name)
+            if removeIfAbandoned(full, writer: pid) { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// Removes one leftover when its writer is provably gone.
+    static func removeIfAbandoned(_ path: String, writer pid: Int32) -> Bool {
+        let fd = FileSystem.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            // Nobody holds it: its writer is gone. (A writer re-checks its file right after locking it.)
+            return FileSystem.unlink(path) == 0
+        }
+        let code = errno
+        if code == EWOULDBLOCK { return false }  // a live writer
+        // No locks on this file system: fall back to the age rule.
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let idle = Int(now.tv_sec) - Int(st.st_mtim.tv_sec)
+        let writerGone = kill(pid, 0) == -1 && errno == ESRCH
+        if (writerGone && idle >= staleAfterDeadWriter) || idle >= staleAfterAnyWriter {
+            return FileSystem.unlink(path) == 0
+        }
+        return false
+    }
+}
+
+/// An errno value, kept as a number until a message is made from it.
+struct Errno: Error, Equatable, Sendable {
+    var code: Int32
+    init(_ code: Int32) { self.code = code }
+    var text: String { SystemCall.errnoText(code) }
+}
