@@ -13,12 +13,6 @@ import Musl
 
 extension ComputeType: ExpressibleByArgument {}
 
-/// Output dtype choices for `--dtype`.
-enum RealDType: String, ExpressibleByArgument, CaseIterable {
-    case float16, float32, float64
-    var computeType: ComputeType { ComputeType(rawValue: rawValue)! }
-}
-
 /// deflate strategy choices for `--strategy`.
 enum StrategyOption: String, ExpressibleByArgument, CaseIterable {
     case auto, `default`, filtered, huffman, rle
