@@ -26,12 +26,15 @@ let package = Package(
         .target(name: "CSystem"),
         .target(name: "NPYFormat"),
         .target(name: "Gzip", dependencies: ["CZlib"]),
-        // Vector exp kernels in C: one source, compiled per ISA with target attributes, picked at run time.
+        // Vector exp kernels in C: one source, compiled per ISA with target attributes, picked at run time. No
+        // unsafeFlags (SwiftPM refuses them in a dependency pinned by version): the floating-point mode is set by
+        // pragmas in the C sources.
         .target(
             name: "CExpKernels",
-            exclude: ["tools"], // gen_tables.py, the generator of tables.h
-            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"])]
+            exclude: ["tools"] // gen_tables.py, the generator of tables.h
         ),
+        // Test and tool support, not part of any product: the long double exp reference.
+        .target(name: "CExpReference", path: "Tools/CExpReference"),
         .target(name: "ExpKernels", dependencies: ["CExpKernels"]),
         .target(
             name: "NPYExp",
@@ -48,7 +51,7 @@ let package = Package(
             ]
         ),
         // Exhaustive float32 / float16 and sampled float64 accuracy check (release build, all cores).
-        .executableTarget(name: "exp-accuracy", dependencies: ["ExpKernels"]),
+        .executableTarget(name: "exp-accuracy", dependencies: ["ExpKernels", "CExpReference"]),
         // Kernel throughput per dtype and dispatch path, side by side with numpy.
         .executableTarget(name: "exp-bench", dependencies: ["ExpKernels"]),
         // libFuzzer targets (`.ci/fuzz`: swift build --sanitize=fuzzer); a plain build makes seed/crash replayers.
@@ -56,7 +59,7 @@ let package = Package(
         .executableTarget(name: "fuzz-stream", dependencies: ["NPYExp"]),
         .testTarget(name: "NPYFormatTests", dependencies: ["NPYFormat"]),
         .testTarget(name: "GzipTests", dependencies: ["Gzip"]),
-        .testTarget(name: "ExpKernelsTests", dependencies: ["ExpKernels"]),
+        .testTarget(name: "ExpKernelsTests", dependencies: ["ExpKernels", "CExpReference"]),
         .testTarget(name: "NPYExpTests", dependencies: ["NPYExp", "npyexp"]),
     ]
 )

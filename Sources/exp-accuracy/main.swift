@@ -5,6 +5,7 @@
 //   exp-accuracy float64 [--path P] [--count N]   N random inputs (default 1e8) plus boundary sets and specials
 // Runs on all cores (DispatchQueue.concurrentPerform over ranges). Release build recommended.
 import CExpKernels
+import CExpReference
 import Dispatch
 import ExpKernels
 #if canImport(Glibc)

@@ -2,6 +2,7 @@
 // References are independent of the kernels: libm expl in long double rounded once (npyexp_ref_*, reference.c),
 // mpmath for the rare cases expl cannot decide, and numpy (python3 subprocess) for complex specials and gradients.
 import CExpKernels
+import CExpReference
 import Foundation
 import Testing
 @testable import ExpKernels

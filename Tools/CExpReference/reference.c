@@ -2,7 +2,7 @@
 // double (x87 80-bit, 64-bit mantissa, on x86-64; binary128 on arm64 Linux), rounded once to the target format by
 // the compiler's long double conversions / rintl. Flags results too close to a rounding boundary to decide.
 // Relies on: glibc expl being accurate to a few long double ulps (documented ulps: 1-2 on x86-64).
-#include "cexpkernels.h"
+#include "cexpreference.h"
 #include <float.h>
 #include <math.h>
 
