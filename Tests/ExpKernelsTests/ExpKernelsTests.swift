@@ -1,10 +1,11 @@
 // Accuracy and behaviour tests of ExpKernels, run on every code path this CPU supports (each call names its path).
-// References are independent of the kernels: libm expl in long double rounded once (npyexp_ref_*, reference.c),
+// References are independent of the kernels: libm expl in long double rounded once (npyexp_ref_*, Tools/CExpReference),
 // mpmath for the rare cases expl cannot decide, and numpy (python3 subprocess) for complex specials and gradients.
 import CExpKernels
 import CExpReference
 import Foundation
 import Testing
+import ToolSupport
 @testable import ExpKernels
 
 let paths = ExpKernels.availablePaths
@@ -413,15 +414,5 @@ func backwardMatchesNumpyGradTimesExp() throws {
     #expect(zip(zy, wantC).allSatisfy { abs($0 - $1) <= 1e-14 * max(abs($1), 1e-3 * scale) })
 }
 
-/// SplitMix64, so that every run (and every CI run) draws the same "random" inputs: a failure reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// SplitMix64 (ToolSupport), so that every run (and every CI run) draws the same "random" inputs: a failure reproduces.
+typealias SeededGenerator = SplitMix64

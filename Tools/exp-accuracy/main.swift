@@ -8,20 +8,10 @@ import CExpKernels
 import CExpReference
 import Dispatch
 import ExpKernels
+import ToolSupport
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Fixed-point text without Foundation.
-func fixed(_ v: Double, _ digits: Int) -> String {
-    var m = 1.0
-    for _ in 0..<digits { m *= 10 }
-    let r = Int((abs(v) * m).rounded())
-    let ip = r / Int(m), fp = r % Int(m)
-    var fs = String(fp)
-    while fs.count < digits { fs = "0" + fs }
-    return (v < 0 ? "-" : "") + String(ip) + (digits > 0 ? "." + fs : "")
-}
 
 func printError(_ s: String) {
     _ = s.withCString { write(2, $0, strlen($0)) }
@@ -54,12 +44,6 @@ func parseOptions() -> Options {
         }
     }
     return o
-}
-
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 /// Per-range tallies, merged under a lock-free scheme: each iteration writes only its own slot.
@@ -141,7 +125,7 @@ func runFloat32(_ path: ExpKernels.Path, total: Int) {
     let stride = total >= (1 << 32) ? 1 : max(1, (1 << 32) / total)
     let nChunks = (total + chunk - 1) / chunk
     let slots = Slots(nChunks, Tally())
-    let t0 = now()
+    let t0 = monotonicSeconds()
     DispatchQueue.concurrentPerform(iterations: nChunks) { c in
         var t = Tally()
         let start = c * chunk, end = min(total, start + chunk)
@@ -185,7 +169,7 @@ func runFloat32(_ path: ExpKernels.Path, total: Int) {
 }
 
 func runFloat16(_ path: ExpKernels.Path) {
-    let t0 = now()
+    let t0 = monotonicSeconds()
     let x = (0..<65536).map { UInt16($0) }
     var y = [UInt16](repeating: 0, count: 65536)
     x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { ExpKernels.exp(half: xb, into: $0, path: path) } }
@@ -232,21 +216,9 @@ func report(_ name: String, _ path: ExpKernels.Path, _ tallies: [Tally], _ t0: D
         }
     }
     let errText = maxErrKnown ? ", max error \(fixed(maxErr, 4)) ulp" : ""
-    print("\(name) \(path.rawValue): \(inputs) inputs, \(mis) misrounded\(errText)\(ambNote), \(fixed(now() - t0, 1)) s")
+    print("\(name) \(path.rawValue): \(inputs) inputs, \(mis) misrounded\(errText)\(ambNote), \(fixed(monotonicSeconds() - t0, 1)) s")
     if maxErrKnown && maxErr > 0 { print("  max error at x bits 0x\(String(maxX, radix: 16))") }
     for e in ex.prefix(10) { print("  " + e) }
-}
-
-/// SplitMix64: tiny deterministic generator, one per range.
-struct SplitMix: RandomNumberGenerator {
-    var s: UInt64
-    mutating func next() -> UInt64 {
-        s &+= 0x9E37_79B9_7F4A_7C15
-        var z = s
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 func float64Boundaries() -> [Double] {
@@ -264,7 +236,7 @@ func float64Boundaries() -> [Double] {
 }
 
 func runFloat64(_ path: ExpKernels.Path, total: Int) {
-    let t0 = now()
+    let t0 = monotonicSeconds()
     let boundaries = float64Boundaries()
     let chunk = 1 << 20
     let nChunks = (total + chunk - 1) / chunk + 1
@@ -275,7 +247,7 @@ func runFloat64(_ path: ExpKernels.Path, total: Int) {
         if c == nChunks - 1 {
             x = boundaries
         } else {
-            var g = SplitMix(s: UInt64(c) &* 0x1234_5678_9ABC_DEF1)
+            var g = SplitMix64(seed: UInt64(c) &* 0x1234_5678_9ABC_DEF1)
             let n = min(chunk, total - c * chunk)
             x = (0..<max(0, n)).map { i in
                 if i % 3 == 0 {
@@ -309,7 +281,7 @@ func runFloat64(_ path: ExpKernels.Path, total: Int) {
         inputs += t.inputs; bad += t.misrounded; ex += t.examples
         if t.maxErr > maxErr { maxErr = t.maxErr; maxX = t.maxErrX }
     }
-    print("float64 \(path.rawValue): \(inputs) inputs (\(boundaries.count) boundary/special), \(bad) over 1 ulp or wrong special, max error \(fixed(maxErr, 4)) ulp at x=\(Double(bitPattern: maxX)) (expl has \(npyexp_ref_long_double_mant_bits())-bit mantissa), \(fixed(now() - t0, 1)) s")
+    print("float64 \(path.rawValue): \(inputs) inputs (\(boundaries.count) boundary/special), \(bad) over 1 ulp or wrong special, max error \(fixed(maxErr, 4)) ulp at x=\(Double(bitPattern: maxX)) (expl has \(npyexp_ref_long_double_mant_bits())-bit mantissa), \(fixed(monotonicSeconds() - t0, 1)) s")
     for e in ex.prefix(10) { print("  " + e) }
 }
 
