@@ -4,13 +4,15 @@
 // Relies on: glibc expl being accurate to a few long double ulps (documented ulps: 1-2 on x86-64).
 #include "cexpreference.h"
 #include <float.h>
+#include <stddef.h>
 #include <math.h>
 
 int npyexp_ref_long_double_mant_bits(void) { return LDBL_MANT_DIG; }
 
-/// Rounds L > 0 once to p significant bits with minimum normal exponent emin; *amb when L is within `margin`
-/// long double ulps of a midpoint between two candidates.
-static long double ref_round(long double L, int p, int emin, int *amb) {
+/// Rounds L > 0 once to p significant bits with minimum normal exponent emin; *amb when L is within 16 long double
+/// ulps of a midpoint between two candidates; *tie (if non-null) gets L's distance from the nearest midpoint in
+/// units of the target format's ulp (0 on a midpoint, 0.5 on a representable value).
+static long double ref_round(long double L, int p, int emin, int *amb, long double *tie) {
     int e;
     frexpl(L, &e);                 // L = f 2^e, f in [0.5, 1)
     int qe = e - p;
@@ -20,6 +22,7 @@ static long double ref_round(long double L, int p, int emin, int *amb) {
     long double frac = t - fl;     // exact
     long double ulp_in_t = ldexpl(1.0L, e - LDBL_MANT_DIG - qe);
     if (amb) *amb = fabsl(frac - 0.5L) <= 16 * ulp_in_t;
+    if (tie) *tie = fabsl(frac - 0.5L);
     return ldexpl(rintl(t), qe);  // rintl: nearest, ties to even (default mode)
 }
 
@@ -30,7 +33,7 @@ float npyexp_ref_expf(float x, int *ambiguous, float candidate, double *err_ulps
     if (isnan(x)) ref = x;
     else if (L == 0) ref = 0.0f;
     else if (isinf(L)) ref = INFINITY;
-    else ref = (float)ref_round(L, 24, -126, ambiguous); // exact conversion, or overflow to inf
+    else ref = (float)ref_round(L, 24, -126, ambiguous, NULL); // exact conversion, or overflow to inf
     if (err_ulps) {
         if (isfinite(candidate) && isfinite(L) && !isnan(x)) {
             int e;
@@ -74,11 +77,20 @@ uint16_t npyexp_ref_exph(uint16_t h, int *ambiguous) {
     if (neg) x = -x;
     long double L = expl(x);
     if (L == 0) return 0;
-    long double r = ref_round(L, 11, -14, ambiguous);
+    long double r = ref_round(L, 11, -14, ambiguous, NULL);
     if (r >= 65536.0L) return 0x7c00;
     if (r < 0x1p-14L) return (uint16_t)(r * 0x1p24L);
     int ee;
     long double f = frexpl(r, &ee);  // r = f 2^ee, 11 significant bits
     uint16_t mant = (uint16_t)(ldexpl(f, 11) - 1024);
     return (uint16_t)(((ee - 1 + 15) << 10) | mant);
+}
+
+double npyexp_ref_expf_tie_distance(float x) {
+    long double L = expl((long double)x);
+    if (isnan(x) || L == 0 || isinf(L) || L > (long double)FLT_MAX) return 0.5;
+    long double tie = 0.5L;
+    int amb;
+    ref_round(L, 24, -126, &amb, &tie);
+    return (double)tie;
 }
