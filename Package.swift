@@ -56,8 +56,8 @@ let package = Package(
         // Exhaustive / strided float32, all float16 and sampled float64 accuracy check (release build, all cores).
         .executableTarget(
             name: "exp-accuracy", dependencies: ["ExpKernels", "CExpReference", "ToolSupport"], path: "Tools/exp-accuracy"),
-        // Kernel throughput per dtype and dispatch path, side by side with numpy.
-        .executableTarget(name: "exp-bench", dependencies: ["ExpKernels"], path: "Tools/exp-bench"),
+        // Kernel throughput per dtype and dispatch path, side by side with numpy, on seeded mixed inputs.
+        .executableTarget(name: "exp-bench", dependencies: ["ExpKernels", "ToolSupport"], path: "Tools/exp-bench"),
         // libFuzzer targets (`.ci/fuzz`: swift build --sanitize=fuzzer); a plain build makes seed/crash replayers.
         .executableTarget(name: "fuzz-npy-header", dependencies: ["NPYFormat"], path: "Tools/fuzz-npy-header"),
         .executableTarget(name: "fuzz-stream", dependencies: ["NPYExp"], path: "Tools/fuzz-stream"),

@@ -5,27 +5,26 @@
 // (DispatchQueue.concurrentPerform, one slice per core), and in cache: one sweep over a 1 MiB array timed on its
 // own, many times (numpy is timed both ways too), and runs of 16 sweeps on one thread vs one slice per core (the
 // scaling without memory traffic). A sweep lasts well under a scheduler time slice, so on a loaded machine the best
-// in-cache times still show the compute rate, while a 64 MiB pass is nearly always interrupted. Prints best and median and the load average before and after: the
-// machine is shared, so only ratios measured side by side in one run mean much. A benchmark, not a test.
+// in-cache times still show the compute rate, while a 64 MiB pass is nearly always interrupted. Prints best and
+// median and the load average before and after: the machine is shared, so only ratios measured side by side in one
+// run mean much. A benchmark, not a test.
+// Inputs are seeded (the same in every run) and mixed as real data can be, so the slow lanes run too: by default 90%
+// N(0, 3), 5% beyond the overflow / underflow thresholds (scalar path), 5% specials (NaN, +-inf, +-0); complex
+// inputs draw each part so. `--out-of-range P` and `--specials P` set the shares (0 gives clean N(0, 3) data).
+// The first line names commit, build, CPU model and load (ToolSupport.RunInfo), so a saved output can be traced.
 import Dispatch
 import ExpKernels
 import Foundation
+import ToolSupport
 
 let bytes = 64 << 20
 let cacheBytes = 1 << 20
 let reps = 9
 let cores = ProcessInfo.processInfo.activeProcessorCount
 
-func seconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
+func seconds() -> Double { monotonicSeconds() }
 
-func loadAverage() -> String {
-    guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "n/a" }
-    return s.split(separator: " ").prefix(3).joined(separator: " ")
-}
+func loadAverage() -> String { RunInfo.loadAverage }
 
 /// Shares raw buffers with concurrentPerform: each iteration reads and writes only its own slice.
 struct Shared<T>: @unchecked Sendable {
@@ -122,14 +121,14 @@ func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String, cacheCount: Int) ->
 
 func fmt(_ v: Double) -> String { String(format: "%.2f", v) }
 
-func run<T>(_ c: Case, _ fill: (Int, inout SystemRandomNumberGenerator) -> T,
+func run<T>(_ c: Case, _ fill: (Int, inout SplitMix64) -> T,
             _ kernel: @escaping @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>, ExpKernels.Path) -> Void) {
     let n = bytes / MemoryLayout<T>.stride
     let elements = n / c.elementScalars
     let x = UnsafeMutableBufferPointer<T>.allocate(capacity: n)
     let y = UnsafeMutableBufferPointer<T>.allocate(capacity: n)
     defer { x.deallocate(); y.deallocate() }
-    var g = SystemRandomNumberGenerator()
+    var g = SplitMix64(seed: 20261202)
     for i in 0..<n { x[i] = fill(i, &g) }
     for i in 0..<n { y[i] = x[i] } // touch the pages
     // The in-cache case: the first 1 MiB of the same data, swept as many times as a stream has 1 MiB pieces.
@@ -164,36 +163,82 @@ func run<T>(_ c: Case, _ fill: (Int, inout SystemRandomNumberGenerator) -> T,
     }
 }
 
-let wanted = Set(CommandLine.arguments.dropFirst())
+/// The input mix (see the header): shares of out-of-range and special inputs; the rest is N(0, 3).
+struct Mix {
+    var outOfRange = 0.05
+    var specials = 0.05
+    var text: String {
+        "seeded inputs: \(fixed(100 * (1 - outOfRange - specials), 1))% N(0, 3), \(fixed(100 * outOfRange, 1))% beyond the overflow/underflow thresholds, \(fixed(100 * specials, 1))% specials (NaN, +-inf, +-0)"
+    }
+
+    /// One input for a format whose exp overflows above `over` and reaches zero / subnormals below `under`.
+    func draw(_ g: inout SplitMix64, over: Double, under: Double) -> Double {
+        let u = Double(g.next() >> 11) * 0x1p-53
+        if u < specials {
+            return [Double.nan, .infinity, -.infinity, 0, -0.0][Int(g.next() % 5)]
+        }
+        if u < specials + outOfRange {
+            // half above the overflow threshold, half below the point where results turn subnormal
+            return g.next() & 1 == 0 ? over + Double(g.next() % 1000) / 1000 * 0.3 * over
+                                     : under - Double(g.next() % 1000) / 1000 * 0.3 * abs(under)
+        }
+        // Box-Muller: one normal deviate from two uniforms
+        let u1 = max(Double(g.next() >> 11) * 0x1p-53, 0x1p-53), u2 = Double(g.next() >> 11) * 0x1p-53
+        return 3 * (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+    }
+}
+
+/// The input mix and the dtypes asked for (none: all).
+func parseArguments() -> (Mix, Set<String>) {
+    var mix = Mix()
+    var wanted = Set<String>()
+    var args = Array(CommandLine.arguments.dropFirst())
+    while let a = args.first {
+        args.removeFirst()
+        if a == "--out-of-range" || a == "--specials", let v = args.first.flatMap(Double.init), v >= 0, v <= 1 {
+            args.removeFirst()
+            if a == "--out-of-range" { mix.outOfRange = v } else { mix.specials = v }
+        } else if a.hasPrefix("--") {
+            print("usage: exp-bench [--out-of-range P] [--specials P] [float32|float64|float16|complex64|complex128 ...]")
+            exit(64)
+        } else {
+            wanted.insert(a)
+        }
+    }
+    if mix.outOfRange + mix.specials > 1 { print("exp-bench: shares add up to more than 1"); exit(64) }
+    return (mix, wanted)
+}
+let (mix, wanted) = parseArguments()
 func want(_ name: String) -> Bool { wanted.isEmpty || wanted.contains(name) }
 
 // What starting the threads costs: concurrentPerform over empty slices.
 let spawn = timeRuns { DispatchQueue.concurrentPerform(iterations: cores) { _ in } }
 print("exp-bench: \(cores) cores, paths \(ExpKernels.availablePaths.map(\.rawValue)), default \(ExpKernels.defaultPath.rawValue), best and median of \(reps); Gelem/s")
+print(RunInfo.header(tool: "exp-bench"))
+print(mix.text)
 print("load average before: \(loadAverage()); empty concurrentPerform(\(cores)): \(String(format: "%.1f", spawn.median * 1e6)) us median")
 if want("float32") {
-    run(Case(name: "float32", numpyDtype: "float32", elementScalars: 1), { _, g in Float.random(in: -20...20, using: &g) }) {
+    run(Case(name: "float32", numpyDtype: "float32", elementScalars: 1), { _, g in Float(mix.draw(&g, over: 88.73, under: -87.34)) }) {
         ExpKernels.exp($0, into: $1, path: $2)
     }
 }
 if want("float64") {
-    run(Case(name: "float64", numpyDtype: "float64", elementScalars: 1), { _, g in Double.random(in: -20...20, using: &g) }) {
+    run(Case(name: "float64", numpyDtype: "float64", elementScalars: 1), { _, g in mix.draw(&g, over: 709.79, under: -708.4) }) {
         ExpKernels.exp($0, into: $1, path: $2)
     }
 }
 if want("float16") {
     run(Case(name: "float16", numpyDtype: "float16", elementScalars: 1), { _, g -> UInt16 in
-        // halves in [-8, 8]: sign, exponent 0..17 (below 2^3), random mantissa
-        UInt16.random(in: 0...1, using: &g) << 15 | UInt16.random(in: 1...17, using: &g) << 10 | UInt16.random(in: 0...1023, using: &g)
+        Float16(mix.draw(&g, over: 11.1, under: -9.71)).bitPattern
     }) { ExpKernels.exp(half: $0, into: $1, path: $2) }
 }
 if want("complex64") {
-    run(Case(name: "complex64", numpyDtype: "complex64", elementScalars: 2), { _, g in Float.random(in: -20...20, using: &g) }) {
+    run(Case(name: "complex64", numpyDtype: "complex64", elementScalars: 2), { _, g in Float(mix.draw(&g, over: 88.73, under: -87.34)) }) {
         ExpKernels.exp(complex: $0, into: $1, path: $2)
     }
 }
 if want("complex128") {
-    run(Case(name: "complex128", numpyDtype: "complex128", elementScalars: 2), { _, g in Double.random(in: -20...20, using: &g) }) {
+    run(Case(name: "complex128", numpyDtype: "complex128", elementScalars: 2), { _, g in mix.draw(&g, over: 709.79, under: -708.4) }) {
         ExpKernels.exp(complex: $0, into: $1, path: $2)
     }
 }
