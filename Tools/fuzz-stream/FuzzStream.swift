@@ -1,8 +1,13 @@
 // fuzz-stream: libFuzzer target for the whole input side of the pipeline: container detection, npyexp's parallel
 // block-gzip reader and the serial multi-member decoder, the streaming NPY transform (header, chunking, dtype
 // conversion, exp, data length checks) and the plain writer, run on each input as a file (the pipeline reads files), and
-// `OutputVerifier`'s independent structure check of the same bytes. Property: an input the pipeline accepts must be
-// one the verifier finds intact (a reader that accepts what another refuses is a bug in one of them).
+// `OutputVerifier`'s structure check of the same bytes. Property: an input the pipeline accepts must be one the
+// verifier finds intact (a reader that accepts what another refuses is a bug in one of them). That verifier shares
+// the gzip decoder and header parser with the pipeline, so `Tools/fuzz-verify.py` (run by .ci/fuzz) also checks a
+// sample of the corpus against Python's gzip and numpy, which share nothing with it.
+// Uses of the NPYExp API (keep in step with it): ExpConfiguration (jobs, chunkBytes, durable, container),
+// ExpPipeline(_:).process(_:toStandardOutput:), InputItem(path:base:relativePath:), FileReport.error,
+// OutputVerifier.structuralFault(of:).
 // Built with `swift build --sanitize=fuzzer`; a plain build replays the files given as arguments instead. Relies on NPYExp.
 import NPYExp
 
@@ -21,8 +26,10 @@ let scratchPath: String = {
 
 let pipeline: ExpPipeline = {
     var c = ExpConfiguration()
-    c.jobs = 1
-    c.chunkBytes = 4096  // many chunks even for small inputs
+    // Two jobs and the smallest chunk: an input of 8 KiB or more takes the overlapped reader (a thread inflating one
+    // chunk ahead), exp runs in parallel slices, and every input of a few KiB spans many chunks.
+    c.jobs = 2
+    c.chunkBytes = 4096
     c.durable = false
     // Plain output: deflate is the writer's cost, not the reader's; without it the fuzzer runs several times faster.
     c.container = .plain
