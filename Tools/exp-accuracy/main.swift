@@ -280,7 +280,7 @@ func writeHardCaseList(_ path: String, _ bits: [UInt32], _ describe: String) {
     defer { fclose(f) }
     fputs("# float32 inputs whose exp (glibc expl, long double) lies within 2^-19 ulp of a float32 rounding midpoint:\n", f)
     fputs("# the hardest inputs to round correctly. Made by `exp-accuracy float32 --write-hard-cases FILE` (\(describe)).\n", f)
-    fputs("# \(RunInfo.header(tool: "exp-accuracy"))\n", f)
+    fputs("# \(runHeader)\n", f)
     fputs("# bits       x                  distance from the midpoint (ulp)\n", f)
     for b in bits.sorted() {
         let x = Float(bitPattern: b)
@@ -413,7 +413,9 @@ func runFloat64(_ path: ExpKernels.Path, total: Int) -> Bool {
 }
 
 let opts = parseOptions()
-print(RunInfo.header(tool: "exp-accuracy"))
+/// Commit, build, CPU and load as they were when the run started.
+let runHeader = RunInfo.header(tool: "exp-accuracy")
+print(runHeader)
 print("exp-accuracy: \(cores) cores, paths \(opts.paths.map(\.rawValue).joined(separator: ","))")
 var allGood = true
 let f32Inputs = opts.mode == "float32" ? float32Inputs(opts) : nil
