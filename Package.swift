@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "npyexp",
             dependencies: [
-                "NPYExp",
+                "NPYExp", "Gzip",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
