@@ -8,7 +8,7 @@
 //   silently on the next layout change, while the header always matches the library it ships with.
 // - The library is opened with dlopen at run time, never linked: a binary built with the headers still starts
 //   on a machine without libisal2 (it then inflates with zlib), and a build without libisal-dev needs no change
-//   in Package.swift (no pkg-config, no link flag that would fail). The symbol name libisal.so.2 is the soname,
+//   in Package.swift (no pkg-config, no link flag that would fail). The file name libisal.so.2 is the soname,
 //   ISA-L's promise that the struct layouts of the headers we compiled against still hold.
 // - Nothing here interprets ISA-L return codes: they go to Swift unchanged and are mapped there in one place.
 // This file is the only place that knows whether ISA-L was compiled in (every such #if is here).

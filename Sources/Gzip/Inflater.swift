@@ -43,6 +43,7 @@ public enum InflateBackend: String, Sendable, CaseIterable {
 
 /// NPYEXP_INFLATE names an unknown library, or one that cannot be used here.
 public struct InflaterSelectionError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// One line naming the variable, its value and why it cannot be honoured.
     public var description: String
 }
 
