@@ -137,7 +137,7 @@ struct npyexp_isal_inflater {
 int npyexp_isal_load(void) { return 0; }
 
 const char *npyexp_isal_status(void) {
-    return "npyexp was built without the ISA-L headers (install libisal-dev and rebuild)";
+    return "npyexp was built without the ISA-L headers (install libisal-dev, then rebuild from clean)";
 }
 
 npyexp_isal_inflater *npyexp_isal_inflater_new(void) { return NULL; }
