@@ -141,6 +141,33 @@ import Testing
         #expect(decodeError(input, backend: backend)?.description == "corrupt deflate data (invalid block type)")
     }
 
+    /// Seeded random damage (1-3 flipped bytes, a cut, a tail) to gzip(1), python and block-format files, fed in
+    /// random pieces: ISA-L's verdict, words and output must be zlib's (which the tests above hold to python's).
+    @Test(.enabled(if: InflateBackend.isal.isAvailable, "needs ISA-L (libisal-dev)"))
+    func librariesAgreeOnRandomDamage() throws {
+        var generator = SeededGenerator(seed: 31337)
+        let (blocks, _) = try blockFile(mixedBytes(count: 300_000, seed: 3), blockSize: 65_536, strategy: .default)
+        let files = [try Fixtures.bytes("multi.gz"), try Fixtures.bytes("headers.gz"), try Fixtures.bytes("pigz.gz"),
+                     blocks]
+        for round in 0..<400 {
+            var bytes = files[round % files.count]
+            for _ in 0...Int.random(in: 0...2, using: &generator) {
+                bytes[Int.random(in: 0..<bytes.count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator)
+            }
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0: bytes = Array(bytes[..<Int.random(in: 0..<bytes.count, using: &generator)])
+            case 1: bytes += [0x1f, 0x8b, 8][..<Int.random(in: 1...3, using: &generator)]
+            default: break
+            }
+            let piece = [Int.max, 1, 7, 4096][round % 4]
+            func outcome(_ backend: InflateBackend) -> String {
+                do { return "ok \(try decode(bytes, backend: backend, chunkSize: { piece }).hashValue)" }
+                catch { return "\(error)" }
+            }
+            #expect(outcome(.isal) == outcome(.zlib), "round \(round)")
+        }
+    }
+
     /// 6 MiB (text-like runs mixed with noise, then random bytes) compressed by gzip(1) -6, plus a second member
     /// by python's gzip at level 1: both libraries return exactly the input, whatever the read sizes.
     @Test(arguments: Backends.testable)
