@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 //
 // npyexp: element-wise exp over NumPy .npy / .npy.gz tensors, streamed, on all cores.
-// Modules follow the data flow: NPYFormat (header) -> Gzip (zlib streams) -> ExpKernels (math)
+// Modules follow the data flow: NPYFormat (header) -> Gzip (zlib / ISA-L streams) -> ExpKernels (math)
 // -> NPYExp (the pipeline, the library product) -> npyexp (the command-line tool). Tools/ holds the developer
 // tools (accuracy check, kernel benchmark, fuzzers) and their support targets, none of them in a product.
 import PackageDescription
@@ -26,7 +26,10 @@ let package = Package(
         // Linux calls that need _GNU_SOURCE (syncfs for group commits).
         .target(name: "CSystem"),
         .target(name: "NPYFormat"),
-        .target(name: "Gzip", dependencies: ["CZlib"]),
+        // ISA-L inflate and CRC-32, compiled only where the ISA-L headers are (libisal-dev) and opened at run time
+        // (dlopen of libisal.so.2): without either, Gzip inflates with zlib. See Sources/CIsal/isal.c.
+        .target(name: "CIsal", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "Gzip", dependencies: ["CZlib", "CIsal"]),
         // Vector exp kernels in C: one source, compiled per ISA with target attributes, picked at run time. No
         // unsafeFlags (SwiftPM refuses them in a dependency pinned by version): the floating-point mode is set by
         // pragmas in the C sources.
@@ -45,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "npyexp",
             dependencies: [
-                "NPYExp",
+                "NPYExp", "Gzip",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
