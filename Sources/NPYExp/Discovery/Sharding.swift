@@ -12,6 +12,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// Number of shards the inputs are split into.
     public var count: Int
 
+    /// Shard `index` (0-based) of `count`; throws when the index is out of range or the count below 1.
     public init(index: Int, count: Int) throws(ShardError) {
         guard count >= 1 else { throw ShardError("shard count must be at least 1, got \(count)") }
         guard (0..<count).contains(index) else {
@@ -187,7 +188,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
 
 /// A `--shard` value or environment that cannot name a shard. Always a usage error (exit 64).
 public struct ShardError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The one-line message.
     public var description: String
+    /// An error with this message.
     public init(_ description: String) { self.description = description }
 }
 
