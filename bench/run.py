@@ -83,7 +83,8 @@ class Row:
         self.may_fail = may_fail    # a failure is reported as "unsupported", not as a benchmark error
         self.needs = needs          # the name of an optional baseline this row needs (skipped without it)
         self.walls, self.cpus, self.rss = [], [], 0.0
-        self.failure = None
+        self.failure = None         # why it has no numbers (a failed run, or a baseline that is not installed)
+        self.skipped = False
 
 
 # ---------------------------------------------------------------------------------------------------------- tools
@@ -385,16 +386,20 @@ def rows_for(name, data, out, jobs):
 
 def machine_header(args, notes, load_before):
     def cpuinfo():
-        model, flags = "unknown", set()
+        info, flags = {}, set()
         try:
             for line in open("/proc/cpuinfo"):
                 key, _, value = line.partition(":")
-                if key.strip() == "model name" and model == "unknown":
-                    model = value.strip()
-                elif key.strip() == "flags" and not flags:
+                key = key.strip()
+                if key in ("model name", "cpu family", "model", "stepping") and key not in info:
+                    info[key] = value.strip()
+                elif key == "flags" and not flags:
                     flags = set(value.split())
         except OSError:
             pass
+        # Virtual machines often show a bare "AMD EPYC": family/model/stepping still tell the generation.
+        model = (f"{info.get('model name', 'unknown')} (family {info.get('cpu family', '?')}, model "
+                 f"{info.get('model', '?')}, stepping {info.get('stepping', '?')})")
         return model, flags
 
     model, flags = cpuinfo()
@@ -402,7 +407,8 @@ def machine_header(args, notes, load_before):
                        "sha_ni") if f in flags]
     commit = run_text(["git", "-C", ROOT, "rev-parse", "HEAD"])
     dirty = run_text(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
-    head_time = run_text(["git", "-C", ROOT, "log", "-1", "--format=%ct"])
+    # The newest commit that changed what the binary is built from (bench/ commits do not make it stale).
+    head_time = run_text(["git", "-C", ROOT, "log", "-1", "--format=%ct", "--", "Sources", "Package.swift"])
     try:
         stale = os.path.getmtime(NPYEXP) < float(head_time)
     except ValueError:
@@ -419,7 +425,8 @@ def machine_header(args, notes, load_before):
                        else "`swift build -c release --product npyexp` expected (binary built beforehand; run "
                             "with --build to have the script build it)")
         + f"; binary mtime {datetime.datetime.fromtimestamp(os.path.getmtime(NPYEXP), datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
-        + (" (OLDER than the commit: rebuild!)" if stale else ""),
+        + (" (OLDER than the last commit to Sources/ or Package.swift: rebuild!)" if stale else "")
+        + f"; {run_text(['swift', '--version']).splitlines()[0] if have('swift') else 'swift not on PATH'}",
         f"- `npyexp --version`: {run_text([NPYEXP, '--version'])}",
         f"- CPU: {model}; {os.cpu_count()} cores; vector/crypto flags: {' '.join(vec) or 'none of note'}"
         + ("; AVX-512" if "avx512f" in flags else "; no AVX-512"),
@@ -448,7 +455,7 @@ def summarise(name, rows):
     table, notes = [], []
     for r in rows:
         if r.failure:
-            what = "unsupported" if r.may_fail else "FAILED"
+            what = "skipped" if r.skipped else "unsupported" if r.may_fail else "FAILED"
             table.append(f"| {JOB_NAMES[name]} | {r.display} | {what} | | | | |")
             notes.append(f"{r.label}: {what}: {r.failure}")
             continue
@@ -533,7 +540,10 @@ def main():
 
     tables, all_notes, failed = [], [], False
     for name in sets:
-        rows = [r for r in rows_for(name, data, out, args.jobs) if not (r.needs and notes.get(r.needs))]
+        rows = rows_for(name, data, out, args.jobs)
+        for r in rows:
+            if r.needs and notes.get(r.needs):
+                r.failure, r.skipped = notes[r.needs], True
         for rep in range(args.reps):
             k = rep % len(rows)
             for r in rows[k:] + rows[:k]:
