@@ -418,6 +418,11 @@ def machine_header(args, notes, load_before):
         isal_version = isal.__version__
     except ImportError:
         isal_version = "not installed"
+    try:
+        package = [l.strip() for l in open(os.path.join(ROOT, "Package.swift")) if not l.strip().startswith("//")]
+        flags_used = [l for l in package if "unsafeFlags(" in l or ".define(" in l]
+    except OSError:
+        flags_used = ["Package.swift unreadable"]
     lines = [
         f"- date (UTC): {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M}",
         f"- commit: `{commit}`" + (" (working tree DIRTY: tracked files modified)" if dirty else " (clean tree)"),
@@ -427,6 +432,8 @@ def machine_header(args, notes, load_before):
         + f"; binary mtime {datetime.datetime.fromtimestamp(os.path.getmtime(NPYEXP), datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"
         + (" (OLDER than the last commit to Sources/ or Package.swift: rebuild!)" if stale else "")
         + f"; {run_text(['swift', '--version']).splitlines()[0] if have('swift') else 'swift not on PATH'}",
+        "- Package.swift compiler flags: " + ("; ".join(f"`{l}`" for l in flags_used) if flags_used else
+                                               "none (no unsafeFlags or defines: SwiftPM's release defaults)"),
         f"- `npyexp --version`: {run_text([NPYEXP, '--version'])}",
         f"- CPU: {model}; {os.cpu_count()} cores; vector/crypto flags: {' '.join(vec) or 'none of note'}"
         + ("; AVX-512" if "avx512f" in flags else "; no AVX-512"),
