@@ -36,6 +36,10 @@ public struct ResultCounts: Sendable, Equatable {
     public var overflowToInfinity = 0
     public var nan = 0
     public var underflowToZero = 0
+    /// Results that overflowed to +inf only because the output dtype is narrow: the input was finite and at most
+    /// ln(Double.greatestFiniteMagnitude), so exp in float64 would be finite (`--dtype float64` keeps them). Always 0
+    /// for float64 and complex outputs; included in `overflowToInfinity`.
+    public var narrowOverflow = 0
     public init() {}
 
     static func + (a: ResultCounts, b: ResultCounts) -> ResultCounts {
@@ -43,6 +47,7 @@ public struct ResultCounts: Sendable, Equatable {
         r.overflowToInfinity += b.overflowToInfinity
         r.nan += b.nan
         r.underflowToZero += b.underflowToZero
+        r.narrowOverflow += b.narrowOverflow
         return r
     }
 
@@ -60,6 +65,21 @@ public struct ResultCounts: Sendable, Equatable {
             }
         }
         return r
+    }
+
+    /// Elements (before exp) whose exp is +inf even in float64: above ln(Double.greatestFiniteMagnitude), or +inf.
+    static func beyondFloat64(_ type: ComputeType, _ p: UnsafeRawPointer, count: Int) -> Int {
+        let limit = 709.782712893384
+        switch type {
+        case .float16:
+            let h = p.assumingMemoryBound(to: Float16.self)
+            return (0..<count).reduce(0) { $0 + (Double(h[$1]) > limit ? 1 : 0) }
+        case .float32:
+            let f = p.assumingMemoryBound(to: Float.self)
+            return (0..<count).reduce(0) { $0 + (Double(f[$1]) > limit ? 1 : 0) }
+        case .float64, .complex64, .complex128:
+            return 0
+        }
     }
 
     static func of(_ type: ComputeType, _ p: UnsafeRawPointer, count: Int) -> ResultCounts {
@@ -92,6 +112,7 @@ final class CountSlots: @unchecked Sendable {
 /// `PayloadSink`.
 final class ExpTransform {
     private let requested: ComputeType?
+    private let promotion: Promotion
     private let jobs: Int
     private let chunkBytes: Int
     private let sink: PayloadSink
@@ -107,8 +128,10 @@ final class ExpTransform {
     private var payloadHasher: SHA256?
     private(set) var elementCount = 0
 
-    init(requested: ComputeType?, jobs: Int, chunkBytes: Int, sink: PayloadSink) {
+    /// `promotion` picks the output dtype of integer and bool inputs when `requested` is nil.
+    init(requested: ComputeType?, promotion: Promotion = .torch, jobs: Int, chunkBytes: Int, sink: PayloadSink) {
         self.requested = requested
+        self.promotion = promotion
         self.jobs = max(1, jobs)
         self.chunkBytes = max(chunkBytes, 4096)
         self.sink = sink
@@ -138,7 +161,7 @@ final class ExpTransform {
     }
 
     private func start(_ h: NPYHeader) throws {
-        let type = try ComputeType.resolve(input: h.dtype, requested: requested)
+        let type = try ComputeType.resolve(input: h.dtype, requested: requested, promotion: promotion)
         header = h
         computeType = type
         let widest = max(h.dtype.itemSize, type.itemSize)
@@ -179,8 +202,11 @@ final class ExpTransform {
                     into: outBase.raw, target: type)
             }
             let results = outBase.raw + range.lowerBound * type.itemSize
+            let beyond = ResultCounts.beyondFloat64(type, UnsafeRawPointer(results), count: range.count)
             ElementOperation.exp.apply(type, results, count: range.count)
-            slots.slots[s] = ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
+            var counted = ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
+            if type == .float16 || type == .float32 { counted.narrowOverflow = counted.overflowToInfinity - beyond }
+            slots.slots[s] = counted
         }
         counts = slots.slots.reduce(counts, +)
         elementCount += count
