@@ -46,7 +46,7 @@ struct Exp: ParsableCommand {
             """
     )
 
-    @Argument(help: "Files, directories, quoted globs, or - for standard input.")
+    @Argument(help: "Files, directories, quoted globs, or - for standard input.", completion: .file())
     var inputs: [String] = []
 
     @OptionGroup var output: OutputOptions
