@@ -29,7 +29,7 @@ import Testing
         #expect(try npyexp(["b.npy"], in: dir).status == 0)
         let plan = try npyexp(["--plan", "."], in: dir)
         #expect(String(decoding: plan.stdout, as: UTF8.self).split(separator: "\n").map(String.init) == [
-            "do    ./a.npy -> ./a.exp.npy", "skip  ./b.npy -> ./b.exp.npy (complete)", "do    ./c.npy -> ./c.exp.npy",
+            "do    a.npy -> a.exp.npy", "skip  b.npy -> b.exp.npy (complete)", "do    c.npy -> c.exp.npy",
             "dry run: 3 inputs: 2 to do, 1 complete, 0 failing; 1 npyexp output left out; nothing written",
         ], "\(plan.stdout)")
         let forced = try npyexp(["--dry-run", "-f", "b.npy"], in: dir)
