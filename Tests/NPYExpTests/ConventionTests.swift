@@ -187,4 +187,26 @@ import Testing
         // exp(800) is inf even in float64: no advice then.
         #expect(try npyexp(["-o", "big", "big.npy"], in: dir).stderr.isEmpty)
     }
+
+    @Test func overflowCountStopsWhereFloat64WouldOverflowToo() throws {
+        let dir = try scratchDirectory("conv-edge")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Which inputs overflow in their own dtype but not in float64, by numpy: the count the warning must name.
+        let expected = try python(
+            """
+            import numpy as np, sys
+            d = sys.argv[1]
+            f32 = np.array([88.0, 88.8, 709.78, 709.7827, 709.78271484375, 800, np.inf, np.nan, -np.inf], np.float32)
+            f16 = np.array([11.0, 12.0, 709.5, 710.0, np.inf], np.float16)
+            np.save(d + "/f32.npy", f32); np.save(d + "/f16.npy", f16)
+            with np.errstate(over="ignore", invalid="ignore"):
+                n = lambda x: int((np.isinf(np.exp(x)) & np.isfinite(np.exp(x.astype(np.float64)))).sum())
+                print(n(f32), n(f16))
+            """, [dir.path])
+        #expect(expected == "2 2\n")
+        let f32 = try npyexp(["f32.npy"], in: dir)
+        #expect(f32.stderr.hasPrefix("npyexp: warning: 2 finite inputs overflowed to inf in float32 (f32.npy)"), "\(f32.stderr)")
+        let f16 = try npyexp(["f16.npy"], in: dir)
+        #expect(f16.stderr.hasPrefix("npyexp: warning: 2 finite inputs overflowed to inf in float16 (f16.npy)"), "\(f16.stderr)")
+    }
 }

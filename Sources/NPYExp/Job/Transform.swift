@@ -67,18 +67,19 @@ public struct ResultCounts: Sendable, Equatable {
         return r
     }
 
-    /// Elements (before exp) whose exp is +inf even in float64: above ln(Double.greatestFiniteMagnitude), or +inf.
+    /// Elements (before exp) whose exp is +inf even in float64: above ln(Double.greatestFiniteMagnitude) =
+    /// 709.7827..., or +inf. Compared in the element's own type against the first value above that limit (float32
+    /// 709.78271484375, float16 710), so the loop stays a vectorisable compare-and-add.
     static func beyondFloat64(_ type: ComputeType, _ p: UnsafeRawPointer, count: Int) -> Int {
-        let limit = 709.782712893384
+        func tally<F: BinaryFloatingPoint>(_ values: UnsafePointer<F>, from threshold: F) -> Int {
+            var n = 0
+            for i in 0..<count { n &+= values[i] >= threshold ? 1 : 0 }
+            return n
+        }
         switch type {
-        case .float16:
-            let h = p.assumingMemoryBound(to: Float16.self)
-            return (0..<count).reduce(0) { $0 + (Double(h[$1]) > limit ? 1 : 0) }
-        case .float32:
-            let f = p.assumingMemoryBound(to: Float.self)
-            return (0..<count).reduce(0) { $0 + (Double(f[$1]) > limit ? 1 : 0) }
-        case .float64, .complex64, .complex128:
-            return 0
+        case .float16: return tally(p.assumingMemoryBound(to: Float16.self), from: 710)
+        case .float32: return tally(p.assumingMemoryBound(to: Float.self), from: 709.78271484375)
+        case .float64, .complex64, .complex128: return 0
         }
     }
 
