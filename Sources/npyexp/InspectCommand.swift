@@ -18,7 +18,7 @@ struct Inspect: ParsableCommand {
         commandName: "inspect",
         abstract: "Show the NPY header and gzip framing of .npy / .npy.gz files.",
         discussion: """
-            INPUT is a file, a directory (every *.npy and *.npy.gz below it), a quoted glob expanded by npyexp, or - for standard input, as for exp. For gzip files the ratio is the space saved, as `gzip -l` shows it: 1 - compressed / uncompressed.
+            INPUT is a file, a directory (every *.npy and *.npy.gz below it), a quoted glob expanded by npyexp, or - for standard input (the default when standard input is not a terminal), as for exp. For gzip files the ratio is the space saved, as `gzip -l` shows it: 1 - compressed / uncompressed.
 
             Exit status: 0 every file inspected, 1 some file is malformed or unreadable (one line each on stderr), 66 no file found.
             """
@@ -31,12 +31,17 @@ struct Inspect: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if files.isEmpty { throw ValidationError("no FILE given") }
+        if files.isEmpty && isatty(0) == 1 {
+            throw ValidationError("no INPUT given and standard input is a terminal (use - for standard input)")
+        }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input given more than once") }
     }
 
+    /// INPUT as given, or standard input when none is given (as exp does).
+    var arguments: [String] { files.isEmpty ? ["-"] : files }
+
     func run() throws {
-        let (items, problems) = InputDiscovery.discover(files)
+        let (items, problems) = InputDiscovery.discover(arguments)
         for problem in problems { printError("npyexp: \(problem)") }
         var failed = problems.count
         var missing = 0

@@ -157,6 +157,9 @@ import Testing
         let records = try jsonLines(String(decoding: glob.stdout, as: UTF8.self))
         #expect(records.map { $0["path"] as? String } == ["d/sub/ramp.npy.gz"])
         #expect(try npyexp(["inspect", "d/*.nothing"], in: dir).status == 66)
+        // No INPUT: standard input, as for exp.
+        let piped = try npyexp(["inspect"], in: dir, input: try Data(contentsOf: dir.appendingPathComponent("d/one.npy")))
+        #expect(String(decoding: piped.stdout, as: UTF8.self).hasPrefix("-:\n  npy 1.0, dtype float64"), "\(piped.stderr)")
     }
 
     @Test func narrowDtypeOverflowIsWarnedAboutOnce() throws {
