@@ -4,6 +4,12 @@
 // Why a C target: Swift's -target-cpu applies to a whole module and has no run-time dispatch, and glibc libmvec
 // passes vectors with a CPU-dependent ABI; target attributes + cpu_supports give one binary for every x86-64 CPU.
 // Relies on: clang (target attribute pragmas, generic vectors), glibc libm sincos / exp.
+
+// Floating-point mode for this translation unit, kept in the source (not in Package.swift's unsafeFlags, which
+// SwiftPM refuses in a dependency pinned by version): no contraction of a * b + c into one fused operation, which
+// the error analysis in kernel_types.h / scalar.c assumes (fused steps are written out with MADD or fma()).
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
 #define _GNU_SOURCE
 #include "internal.h"
 #include <math.h>

@@ -2,6 +2,10 @@
 // Relies on: cexpkernels.h for the public scalar fallbacks.
 #ifndef NPYEXP_INTERNAL_H
 #define NPYEXP_INTERNAL_H
+// The error analysis needs IEEE semantics: no reassociation, no flush of subnormals, NaN and inf kept.
+#if defined(__FAST_MATH__) || defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__
+#error "CExpKernels must not be compiled with -ffast-math or -ffinite-math-only"
+#endif
 #include "cexpkernels.h"
 #include <stddef.h>
 #include <stdint.h>

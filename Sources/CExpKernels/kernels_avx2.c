@@ -1,6 +1,12 @@
 // AVX2 + FMA + F16C instantiation of the vector kernels (8 lanes per block = two ymm of doubles), hardware gathers
 // and F16C half conversion. Compiled with a target attribute only, so the binary still runs on any x86-64 CPU;
 // dispatch.c calls it only when __builtin_cpu_supports says so.
+
+// Floating-point mode for this translation unit, kept in the source (not in Package.swift's unsafeFlags, which
+// SwiftPM refuses in a dependency pinned by version): no contraction of a * b + c into one fused operation, which
+// the error analysis in kernel_types.h / scalar.c assumes (fused steps are written out with MADD or fma()).
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>

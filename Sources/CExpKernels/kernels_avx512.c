@@ -1,5 +1,11 @@
 // AVX-512 (F, DQ, VL, BW) instantiation of the vector kernels (16 lanes per block = two zmm of doubles).
 // Compiled with a target attribute only; dispatch.c calls it only when the CPU (and OS) support AVX-512.
+
+// Floating-point mode for this translation unit, kept in the source (not in Package.swift's unsafeFlags, which
+// SwiftPM refuses in a dependency pinned by version): no contraction of a * b + c into one fused operation, which
+// the error analysis in kernel_types.h / scalar.c assumes (fused steps are written out with MADD or fma()).
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>

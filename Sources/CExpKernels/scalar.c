@@ -1,7 +1,13 @@
 // Scalar, provably accurate exp used as the vector kernels' fallback: exact argument reduction with a 3-part ln2,
 // Taylor series in double-double (~2^-100 relative), then one correct rounding to the target format (binary16,
 // binary32 or binary64, subnormals included). Also exact half <-> double conversion.
-// Relies on: IEEE binary64 with round-to-nearest, a correct libm fma() (glibc), -ffp-contract=off (Package.swift).
+// Relies on: IEEE binary64 with round-to-nearest, a correct libm fma() (glibc), no fp contraction (pragmas below).
+
+// Floating-point mode for this translation unit, kept in the source (not in Package.swift's unsafeFlags, which
+// SwiftPM refuses in a dependency pinned by version): no contraction of a * b + c into one fused operation, which
+// the error analysis in kernel_types.h / scalar.c assumes (fused steps are written out with MADD or fma()).
+#pragma STDC FP_CONTRACT OFF
+#pragma clang fp contract(off)
 #include "internal.h"
 #include "tables.h"
 #include <math.h>

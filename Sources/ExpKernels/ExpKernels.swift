@@ -60,12 +60,14 @@ public enum ExpKernels {
         precondition(availableMask & (1 << path.code) != 0, "ExpKernels: path \(path.rawValue) not supported by this CPU")
     }
 
+    /// exp of every float32 in `x`, correctly rounded, into `y` (same count; may be the same memory).
     public static func exp(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>, path: Path = defaultPath) {
         check(path, x.count, y.count, "ExpKernels.exp: counts differ")
         guard let xp = x.baseAddress, let yp = y.baseAddress else { return }
         npyexp_exp_f32(xp, yp, x.count, path.code)
     }
 
+    /// exp of every float64 in `x` (within 0.512 ulp), into `y` (same count; may be the same memory).
     public static func exp(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>, path: Path = defaultPath) {
         check(path, x.count, y.count, "ExpKernels.exp: counts differ")
         guard let xp = x.baseAddress, let yp = y.baseAddress else { return }

@@ -1,13 +1,25 @@
 // Gzip: CRC-32 (the gzip/zlib polynomial) over byte buffers, and joining per-chunk CRCs computed on
-// different cores. Relies on zlib's crc32_z and crc32_combine.
+// different cores. Relies on ISA-L's crc32_gzip_refl (PCLMUL/AVX-512 folding) when ISA-L is the selected inflate
+// library, otherwise on zlib's crc32_z; zlib's crc32_combine joins CRCs.
+import CIsal
 import CZlib
 
 /// CRC-32 as stored in gzip trailers; `combine` joins CRCs of adjacent chunks without rereading them.
 public enum CRC32 {
     /// CRC-32 of `bytes`, continuing from `initial` (the CRC of the bytes before them; 0 to start).
     public static func checksum(_ bytes: UnsafeRawBufferPointer, initial: UInt32 = 0) -> UInt32 {
+        checksum(bytes, initial: initial, backend: (try? Inflater.selected()) ?? .zlib)
+    }
+
+    /// The same with a given library (which must be available).
+    static func checksum(_ bytes: UnsafeRawBufferPointer, initial: UInt32, backend: InflateBackend) -> UInt32 {
         guard let base = bytes.baseAddress else { return initial }
-        return UInt32(truncatingIfNeeded: crc32_z(uLong(initial), base.assumingMemoryBound(to: Bytef.self), bytes.count))
+        switch backend {
+        case .isal:
+            return npyexp_isal_crc32(initial, base, bytes.count)
+        case .zlib:
+            return UInt32(truncatingIfNeeded: crc32_z(uLong(initial), base.assumingMemoryBound(to: Bytef.self), bytes.count))
+        }
     }
 
     /// CRC-32 of A followed by B, given CRC(A) = `a`, CRC(B) = `b` and B's length.

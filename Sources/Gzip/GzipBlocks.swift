@@ -1,7 +1,7 @@
 // Gzip: npyexp's block format, complete gzip members that announce their own sizes so that a reader can
-// split a file without inflating it and then inflate the members on all cores. Relies on zlib's raw deflate and
-// raw inflate (windowBits -15) and its crc32, and on HuffmanDeflate for the Huffman-only strategy; the gzip header
-// and trailer are written and parsed here.
+// split a file without inflating it and then inflate the members on all cores. Relies on zlib's raw deflate
+// (ZStream), on HuffmanDeflate for the Huffman-only strategy, on RawInflater (ISA-L or zlib) for inflate and on
+// CRC32; the gzip header and trailer are written and parsed here.
 //
 // Member layout (all integers little-endian), 24 header bytes + deflate body + 8 trailer bytes:
 //   1f 8b 08 04 | mtime 00000000 | XFL 00 | OS ff | XLEN 12 | 'N' 'X' | LEN 8 | u32 member size | u32 raw size
@@ -10,7 +10,6 @@
 // sees an ordinary multi-member file and skips the extra field. Every call makes its own z_stream: deflate
 // init+end measured 1.3 us (inflate 0.1 us) against 5-25 ms to deflate and ~5 ms to inflate a 1 MiB block, far
 // under the 2% that would justify a per-thread pool.
-import CZlib
 
 /// npyexp's block format: each block of the uncompressed stream is a complete gzip member whose FEXTRA field holds a
 /// subfield (like BGZF's 'BC', but with 32-bit sizes so blocks can be ~1 MiB) giving the member's total compressed
@@ -31,8 +30,7 @@ public enum GzipBlocks {
 
     /// Room that `compressMember(_:level:strategy:into:)` may need for `inputCount` bytes, whatever the strategy.
     public static func maxMemberByteCount(inputCount: Int) -> Int {
-        // deflateBound without a stream gives zlib's conservative bound for any settings.
-        let zlibBound = Int(deflateBound(nil, uLong(inputCount)))
+        let zlibBound = ZStream.conservativeBound(inputCount: inputCount)
         return headerByteCount + trailerByteCount
             + max(zlibBound, HuffmanDeflate.maxCompressedByteCount(inputCount: inputCount))
     }
@@ -66,14 +64,7 @@ public enum GzipBlocks {
         let base = buffer.baseAddress!
         let bodyCount: Int
         if let stream {
-            let z = stream.pointer
-            z.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
-            z.pointee.avail_in = UInt32(input.count)
-            z.pointee.next_out = (base + headerByteCount).assumingMemoryBound(to: Bytef.self)
-            z.pointee.avail_out = UInt32(min(room, Int(UInt32.max)))
-            let status = try mapZlibReturn(deflate(z, Z_FINISH), z, .deflate)
-            precondition(status == .streamEnd, "deflate(Z_FINISH) did not finish within deflateBound")
-            bodyCount = Int(z.pointee.total_out)
+            bodyCount = try stream.deflateAll(input, into: UnsafeMutableRawBufferPointer(start: base + headerByteCount, count: room))
         } else {
             bodyCount = HuffmanDeflate.compress(
                 input, into: UnsafeMutableRawBufferPointer(start: base + headerByteCount, count: room))
@@ -129,9 +120,23 @@ public enum GzipBlocks {
 
     /// Inflates one complete member (checking CRC32 and ISIZE) into `output` (which must have room for the
     /// uncompressed size); returns bytes written. Thread-safe. Accepts any single gzip member, not only our block
-    /// format; for ours it also checks both header sizes.
-    public static func decompressMember(_ member: UnsafeRawBufferPointer,
-                                        into output: UnsafeMutableRawBufferPointer) throws -> Int {
+    /// format; for ours it also checks both header sizes. Inflates with `Inflater.selected()` (throwing its error
+    /// when NPYEXP_INFLATE cannot be honoured) unless given a `backend`, which must be available.
+    /// When ISA-L finds a fault, the member is inflated again with zlib and zlib's verdict is the one thrown, so
+    /// both libraries report a bad member in the same words.
+    public static func decompressMember(_ member: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+                                        backend: InflateBackend? = nil) throws -> Int {
+        let backend = try backend ?? Inflater.selected()
+        do {
+            return try decompressMember(member, into: output, inflater: RawInflater(backend: backend))
+        } catch let error as GzipError where backend != .zlib {
+            _ = try decompressMember(member, into: output, inflater: RawInflater(backend: .zlib))
+            throw error   // zlib found no fault where ISA-L did: keep ISA-L's verdict
+        }
+    }
+
+    private static func decompressMember(_ member: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+                                         inflater: RawInflater) throws -> Int {
         let (headerCount, sizes) = try parseHeader(member)
         if let sizes {
             if member.count < sizes.member {
@@ -149,11 +154,11 @@ public enum GzipBlocks {
             throw GzipError(.truncated, detail: "member of \(member.count) bytes has no room for a trailer")
         }
         let body = UnsafeRawBufferPointer(rebasing: member[headerCount..<(member.count - trailerByteCount)])
-        let produced = try inflateRaw(body, into: output)
+        let produced = try inflateRaw(body, into: output, inflater: inflater)
         let trailer = member.count - trailerByteCount
         let expectedCRC = UInt32(littleEndian: member.loadUnaligned(fromByteOffset: trailer, as: UInt32.self))
         let expectedSize = UInt32(littleEndian: member.loadUnaligned(fromByteOffset: trailer + 4, as: UInt32.self))
-        let crc = CRC32.checksum(UnsafeRawBufferPointer(rebasing: output[0..<produced]))
+        let crc = inflater.crc
         guard crc == expectedCRC else {
             throw GzipError(.crcMismatch, detail: "computed \(hex(crc)), trailer says \(hex(expectedCRC))")
         }
@@ -195,18 +200,11 @@ public enum GzipBlocks {
                 return (strategy, HuffmanDeflate.compress(sample, into: own))
             }
             let stream = ZStream(deflateLevel: level, strategy: strategy, windowBits: -15)
-            let z = stream.pointer
-            let bound = Int(deflateBound(z, uLong(sample.count)))
+            let bound = stream.bound(inputCount: sample.count)
             if scratch == nil { scratch = .allocate(byteCount: bound, alignment: 64) }
-            z.pointee.next_in = sample.baseAddress.map {
-                UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self))
-            }
-            z.pointee.avail_in = UInt32(sample.count)
-            z.pointee.next_out = scratch!.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            z.pointee.avail_out = UInt32(min(bound, scratch!.count))
-            let status = try? mapZlibReturn(deflate(z, Z_FINISH), z, .deflate)
-            precondition(status == .streamEnd, "deflate(Z_FINISH) did not finish within deflateBound")
-            return (strategy, Int(z.pointee.total_out))
+            // zlib's deflate reports no data errors: a throw here would be a bug in this module.
+            let size = try? stream.deflateAll(sample, into: UnsafeMutableRawBufferPointer(rebasing: scratch![0..<bound]))
+            return (strategy, size!)
         }
     }
 
@@ -241,35 +239,20 @@ public enum GzipBlocks {
     }
 
     /// Raw inflate of a whole deflate stream that must end exactly at the end of `body`.
-    private static func inflateRaw(_ body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> Int {
-        let stream = ZStream(inflateWindowBits: -15)
-        let z = stream.pointer
-        var inputLeft = body.count, outputLeft = output.count
-        z.pointee.next_in = body.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
-        z.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-        // Chunks of at most 1 GiB keep avail_in and avail_out inside zlib's 32-bit fields.
-        let chunk = 1 << 30
-        while true {
-            if z.pointee.avail_in == 0 && inputLeft > 0 {
-                z.pointee.avail_in = UInt32(min(inputLeft, chunk)); inputLeft -= Int(z.pointee.avail_in)
-            }
-            if z.pointee.avail_out == 0 && outputLeft > 0 {
-                z.pointee.avail_out = UInt32(min(outputLeft, chunk)); outputLeft -= Int(z.pointee.avail_out)
-            }
-            let status = try mapZlibReturn(inflate(z, Z_NO_FLUSH), z, .rawInflate)
-            if status == .streamEnd { break }
-            if z.pointee.avail_in == 0 && inputLeft == 0 {
-                throw GzipError(.truncated, detail: "deflate data runs past the end of the member")
-            }
-            if z.pointee.avail_out == 0 && outputLeft == 0 {
+    private static func inflateRaw(_ body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+                                   inflater: RawInflater) throws -> Int {
+        let (consumed, produced, ended) = try inflater.inflate(body, into: output)
+        if !ended {
+            if produced == output.count && consumed < body.count {
                 throw GzipError(.lengthMismatch, detail: "member inflates to more than \(output.count) bytes")
             }
+            throw GzipError(.truncated, detail: "deflate data runs past the end of the member")
         }
-        let unused = Int(z.pointee.avail_in) + inputLeft
+        let unused = body.count - consumed + inflater.takeReadAhead().count
         guard unused == 0 else {
             throw GzipError(.corruptData, detail: "deflate data ends \(unused) bytes before the trailer")
         }
-        return Int(z.pointee.total_out)
+        return produced
     }
 
     private static func hex(_ value: UInt32) -> String {

@@ -9,10 +9,12 @@ public struct GzipError: Error, Sendable, Equatable, CustomStringConvertible {
         case notGzip, truncated, corruptData, crcMismatch, lengthMismatch, trailingGarbage, badHeader, compressionFailed
     }
 
+    /// The class of fault.
     public var kind: Kind
     /// zlib's message (corruptData, badHeader, compressionFailed) or where the fault was found (offsets, member).
     public var detail: String?
 
+    /// An error of `kind`, with an optional detail shown in parentheses.
     public init(_ kind: Kind, detail: String? = nil) {
         self.kind = kind
         self.detail = detail
@@ -32,6 +34,7 @@ public struct GzipError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The phrase, and the detail in parentheses when there is one.
     public var description: String {
         guard let detail, !detail.isEmpty else { return phrase }
         return "\(phrase) (\(detail))"

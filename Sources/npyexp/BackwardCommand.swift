@@ -1,7 +1,8 @@
 // `npyexp backward RESULT GRAD [RESULT GRAD ...]`: the gradient of exp for each pair, grad * result (complex:
 // grad * conj(result)), torch's ExpBackward. Arguments pair up in order: the forward output, then the upstream
-// gradient of the same shape and dtype. Outputs follow the forward command's rules (beside the gradient as
-// NAME.backward.npy[.gz], or below -o under the gradient's name; atomic; SHA-256 sidecar).
+// gradient of the same shape and dtype; two directories or quoted globs pair their files by relative path. Outputs
+// follow the forward command's rules (beside the gradient as NAME.backward.npy[.gz], or below -o under the
+// gradient's relative path; planned first, atomic, SHA-256 sidecar, complete outputs skipped on rerun).
 // Relies on swift-argument-parser and NPYExp.
 import ArgumentParser
 import NPYExp
@@ -11,46 +12,59 @@ struct Backward: ParsableCommand {
         commandName: "backward",
         abstract: "Gradient of exp: grad * result for each RESULT GRAD pair (grad * conj(result) for complex).",
         discussion: """
-            RESULT is a forward output of npyexp (y = exp(x)), GRAD the upstream gradient dL/dy with the same shape,
-            memory order and dtype. The output dL/dx goes beside GRAD as NAME.backward.npy[.gz] (or below -o DIR
-            with GRAD's file name). Both files stream in lockstep in bounded memory.
+            RESULT is a forward output of npyexp (y = exp(x)), GRAD the upstream gradient dL/dy with the same shape, memory order and dtype. Two directories (or quoted globs) pair their files by relative path. The output dL/dx goes beside GRAD as NAME.backward.npy[.gz], or below -o DIR with GRAD's relative path. Both files stream in lockstep in bounded memory.
             """
     )
 
-    @Argument(help: "Pairs of files: RESULT GRAD [RESULT GRAD ...].")
+    @Argument(help: "Pairs: RESULT GRAD [RESULT GRAD ...]; each a file, a directory or a quoted glob.")
     var files: [String] = []
 
     @OptionGroup var output: OutputOptions
 
-    @Flag(name: [.short, .long], help: "Print a line per pair.")
-    var verbose = false
+    @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
         if files.isEmpty || files.count % 2 != 0 {
-            throw ValidationError("backward takes pairs RESULT GRAD, got \(files.count) file(s)")
+            throw ValidationError("backward takes pairs RESULT GRAD, got \(files.count) argument(s)")
         }
         if output.stdout && files.count > 2 { throw ValidationError("--stdout takes a single pair") }
     }
 
     func run() throws {
         SignalCleanup.install()
-        var c = ExpConfiguration()
+        var (c, options) = (ExpConfiguration(), BatchOptions())
         output.apply(to: &c)
-        let pipeline = ExpPipeline(c)
-        var failed = false
-        var outputFailed = false
+        runOptions.apply(to: &c, &options, stdout: output.stdout)
+        var (pairs, problems) = ([BackwardPair](), [NPYExpError]())
         for i in stride(from: 0, to: files.count, by: 2) {
-            let items = [files[i], files[i + 1]].map(InputItem.init(file:))
-            let report = pipeline.backward(BackwardPair(result: items[0], grad: items[1]), toStandardOutput: output.stdout)
-            if let error = report.error {
-                printError("npyexp: \(error)")
-                failed = true
-                if error.category == .output { outputFailed = true }
-            } else if verbose {
-                printError("npyexp: \(items[1].path) -> \(report.outputPath ?? "<stdout>"): \(report.outputBytes) bytes")
-            }
+            let (results, grads) = (InputDiscovery.discover([files[i]]), InputDiscovery.discover([files[i + 1]]))
+            let paired = BackwardPair.pairs(results: results.items, grads: grads.items)
+            pairs += paired.pairs
+            problems += results.problems + grads.problems + paired.problems
         }
-        if outputFailed { throw ExitCode(ExitStatus.outputError) }
-        if failed { throw ExitCode(ExitStatus.someFailed) }
+        for problem in problems { printError("npyexp: \(problem)") }
+        let runner = BatchRunner(c, options: options)
+        let plan: RunPlan
+        do { plan = try runner.plan(pairs: pairs) } catch {
+            printError("npyexp: \(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let verbose = runOptions.verbose
+        let result = runner.run(plan) { report in Backward.print(report, verbose: verbose) }
+        for error in result.recordErrors { printError("npyexp: \(error)") }
+        let status = result.exitStatus(discoveryProblems: problems.count)
+        if status != ExitStatus.success { throw ExitCode(status) }
+    }
+
+    /// Failures always; with -v a line per pair done or skipped.
+    static func print(_ report: FileReport, verbose: Bool) {
+        switch report.status {
+        case .failed(let error): printError("npyexp: \(error)")
+        case .skipped where verbose:
+            printError("npyexp: \(report.input.path): skipped, \(report.outputPath ?? "") is complete")
+        case .done where verbose:
+            printError("npyexp: \(report.input.path) -> \(report.outputPath ?? "<stdout>"): \(report.outputBytes) bytes")
+        default: break
+        }
     }
 }

@@ -14,12 +14,6 @@ import Musl
 
 extension ComputeType: ExpressibleByArgument {}
 
-/// Output dtype choices for `--dtype`.
-enum RealDType: String, ExpressibleByArgument, CaseIterable {
-    case float16, float32, float64
-    var computeType: ComputeType { ComputeType(rawValue: rawValue)! }
-}
-
 /// deflate strategy choices for `--strategy`.
 enum StrategyOption: String, ExpressibleByArgument, CaseIterable {
     case auto, `default`, filtered, huffman, rle
@@ -74,11 +68,11 @@ struct Exp: ParsableCommand {
     var nullSeparated = false
 
     @Option(help: ArgumentHelp(
-        "Process only shard K of N (1-based), chosen by a hash of each input's relative path; auto reads Slurm, Kubernetes or AWS Batch array variables.",
+        "Process only shard K of N (1-based), chosen by a hash of each input's relative path; auto reads Slurm (array or srun step), Kubernetes or AWS Batch variables.",
         valueName: "K/N|auto"), completion: .list(["auto"]))
     var shard: String?
 
-    @Option(help: ArgumentHelp("Number of shards for --shard auto under a Kubernetes Indexed Job (its completions).", valueName: "N"))
+    @Option(help: ArgumentHelp("Number of shards for --shard auto: the completions of a Kubernetes Indexed Job; under Slurm, array task ids are then 0-based shard numbers (rerun a subset with --array=3,11).", valueName: "N"))
     var shardCount: Int?
 
     @Option(help: ArgumentHelp("Write a JSON Lines manifest of the run to FILE (one record per input, then a summary).", valueName: "FILE"),

@@ -2,8 +2,9 @@
 // them, builds an `ExpConfiguration` and calls the pipeline. Exit status (sysexits style, documented in the README):
 // 0 all inputs done or already complete, 1 some input failed, 64 usage error, 66 no input matched,
 // 74 an output could not be written, 128+N killed by signal N (temporary files removed first).
-// Relies on swift-argument-parser and NPYExp.
+// Relies on swift-argument-parser, NPYExp, and Gzip (only to name the inflate library in --version).
 import ArgumentParser
+import Gzip
 import NPYExp
 
 #if canImport(Glibc)
@@ -29,7 +30,7 @@ struct NPYExpCommand: ParsableCommand {
 
             Exit status: 0 all done, 1 some input failed, 64 usage error, 66 no input matched, 74 an output could not be written, 128+N killed by signal N.
             """,
-        version: version,
+        version: "\(version) (inflate: \(Inflater.backendName))",
         subcommands: [Exp.self, Backward.self, Verify.self, Inspect.self],
         defaultSubcommand: Exp.self
     )

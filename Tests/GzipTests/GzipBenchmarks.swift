@@ -1,5 +1,5 @@
-// GzipTests: throughput figures, opt-in (GZIP_BENCH=1 swift test --filter GzipBenchmarks; -c release for final
-// numbers). Data comes from numpy; all the heavy work is in zlib (system, optimised), so even a debug build of
+// GzipTests: throughput figures on each inflate library, opt-in (GZIP_BENCH=1 swift test --filter GzipBenchmarks;
+// -c release for final numbers). Data comes from numpy; all the heavy work is in zlib (system, optimised), so even a debug build of
 // the Swift loops around it gives figures within a few percent. Each figure is the best of a few runs.
 import Foundation
 import Testing
@@ -22,7 +22,8 @@ struct GzipBenchmarks {
         String(format: "%.0f MB/s", Double(bytes) / seconds / 1e6)
     }
 
-    @Test func decoderOn64MiBFloat32Gzip() throws {
+    @Test(arguments: Backends.testable)
+    func decoderOn64MiBFloat32Gzip(backend: InflateBackend) throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gzipbench-64mib.npy.gz").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         // python's gzip module at level 6: zlib's default strategy, like `gzip -6`.
@@ -35,7 +36,7 @@ struct GzipBenchmarks {
         var produced = 0
         let seconds = try Self.best(of: 3) {
             produced = 0
-            let decoder = GzipDecoder()
+            let decoder = GzipDecoder(backend: backend)
             try compressed.withUnsafeBytes { all in
                 var offset = 0
                 while offset < all.count {   // 1 MiB reads, as from a file
@@ -47,7 +48,7 @@ struct GzipBenchmarks {
             try decoder.finish()
         }
         #expect(produced == 64 << 20)
-        print("GzipDecoder, 64 MiB float32 exp(N(0,1)) gzip -6 (\(compressed.count) bytes): \(String(format: "%.3f", seconds)) s,",
+        print("GzipDecoder (\(backend.libraryName)), 64 MiB float32 exp(N(0,1)) gzip -6 (\(compressed.count) bytes): \(String(format: "%.3f", seconds)) s,",
               Self.mbps(produced, seconds), "out,", Self.mbps(compressed.count, seconds), "in")
     }
 
@@ -102,9 +103,10 @@ struct GzipBenchmarks {
                      deflateSeconds / Double(count) * 1e6, inflateSeconds / Double(count) * 1e6))
     }
 
-    @Test func crc32Speed() {
+    @Test(arguments: Backends.testable)
+    func crc32Speed(backend: InflateBackend) {
         let bytes = [UInt8](repeating: 0x5a, count: 64 << 20)
-        let seconds = Self.best(of: 3) { _ = bytes.withUnsafeBytes { CRC32.checksum($0) } }
-        print("CRC32.checksum:", Self.mbps(bytes.count, seconds))
+        let seconds = Self.best(of: 3) { _ = bytes.withUnsafeBytes { CRC32.checksum($0, initial: 0, backend: backend) } }
+        print("CRC32.checksum (\(backend.libraryName)):", Self.mbps(bytes.count, seconds))
     }
 }

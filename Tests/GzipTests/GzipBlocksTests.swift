@@ -134,14 +134,15 @@ func numpyFloat32(_ expression: String, count: Int) throws -> [UInt8] {
         #expect(verdict(sizes) == .badHeader)
     }
 
-    @Test func decompressMemberErrorKinds() throws {
+    @Test(arguments: Backends.testable)
+    func decompressMemberErrorKinds(backend: InflateBackend) throws {
         let input = mixedBytes(count: 50_000, seed: 12)
         let (file, _) = try blockFile(input, blockSize: 50_000, strategy: .default)
         func verdict(_ bytes: [UInt8], room: Int = 50_000) -> GzipError? {
             var output = [UInt8](repeating: 0, count: room)
             do {
                 _ = try bytes.withUnsafeBytes { member in
-                    try output.withUnsafeMutableBytes { try GzipBlocks.decompressMember(member, into: $0) }
+                    try output.withUnsafeMutableBytes { try GzipBlocks.decompressMember(member, into: $0, backend: backend) }
                 }
                 return nil
             } catch let error as GzipError { return error } catch { return nil }
@@ -165,21 +166,22 @@ func numpyFloat32(_ expression: String, count: Int) throws -> [UInt8] {
     }
 
     /// decompressMember also takes plain members from gzip(1), and insists that deflate ends at the trailer.
-    @Test func decompressMemberOnPlainGzip() throws {
+    @Test(arguments: Backends.testable)
+    func decompressMemberOnPlainGzip(backend: InflateBackend) throws {
         let input = mixedBytes(count: 20_000, seed: 13)
         let rawPath = try temporaryFile(input, suffix: ".bin")
         defer { try? FileManager.default.removeItem(atPath: rawPath) }
         let plain = try run(["sh", "-c", "gzip -n -c < \"$0\"", rawPath]).stdout
         var output = [UInt8](repeating: 0, count: input.count)
         let written = try plain.withUnsafeBytes { member in
-            try output.withUnsafeMutableBytes { try GzipBlocks.decompressMember(member, into: $0) }
+            try output.withUnsafeMutableBytes { try GzipBlocks.decompressMember(member, into: $0, backend: backend) }
         }
         #expect(written == input.count && output == input)
         var padded = plain
         padded.insert(0, at: plain.count - 8)
         #expect(throws: GzipError(.corruptData, detail: "deflate data ends 1 bytes before the trailer")) {
             try padded.withUnsafeBytes { member in
-                try output.withUnsafeMutableBytes { try GzipBlocks.decompressMember(member, into: $0) }
+                try output.withUnsafeMutableBytes { try GzipBlocks.decompressMember(member, into: $0, backend: backend) }
             }
         }
     }

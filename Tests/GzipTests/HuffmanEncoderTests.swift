@@ -29,18 +29,12 @@ func zlibInflate(_ body: [UInt8], expectedCount: Int) throws -> [UInt8] {
 
 /// zlib raw inflate of a whole stream; throws if zlib reports an error or data is left over.
 func rawInflate(_ body: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> Int {
-    let stream = ZStream(inflateWindowBits: -15)
-    let z = stream.pointer
-    z.pointee.next_in = body.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
-    z.pointee.avail_in = UInt32(body.count)
-    z.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
-    z.pointee.avail_out = UInt32(output.count)
-    let status = try mapZlibReturn(inflate(z, Z_FINISH), z, .rawInflate)
-    guard status == .streamEnd else { throw GzipError(.truncated, detail: "raw stream did not end") }
-    guard z.pointee.avail_in == 0 else {
-        throw GzipError(.corruptData, detail: "\(z.pointee.avail_in) bytes after the end of the stream")
+    let (consumed, produced, ended) = try ZStream(inflateWindowBits: -15).inflate(body, into: output)
+    guard ended else { throw GzipError(.truncated, detail: "raw stream did not end") }
+    guard consumed == body.count else {
+        throw GzipError(.corruptData, detail: "\(body.count - consumed) bytes after the end of the stream")
     }
-    return Int(z.pointee.total_out)
+    return produced
 }
 
 /// Python: parses every block header of the raw stream in file argv[1] with its own bit reader, inflates it with
@@ -316,16 +310,7 @@ struct HuffmanBenchmarks {
         var scratch = [UInt8](repeating: 0, count: 2 * blockSize)
         func zlibHuffman(_ block: UnsafeRawBufferPointer) throws -> Int {
             let stream = ZStream(deflateLevel: 6, strategy: .huffman, windowBits: -15)
-            let z = stream.pointer
-            return try scratch.withUnsafeMutableBytes { out in
-                z.pointee.next_in = UnsafeMutablePointer(mutating: block.baseAddress!.assumingMemoryBound(to: Bytef.self))
-                z.pointee.avail_in = UInt32(block.count)
-                z.pointee.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                z.pointee.avail_out = UInt32(out.count)
-                let status = try mapZlibReturn(deflate(z, Z_FINISH), z, .deflate)
-                #expect(status == .streamEnd)
-                return Int(z.pointee.total_out)
-            }
+            return try scratch.withUnsafeMutableBytes { try stream.deflateAll(block, into: $0) }
         }
         func ours(_ block: UnsafeRawBufferPointer) -> Int {
             scratch.withUnsafeMutableBytes { HuffmanDeflate.compress(block, into: $0) }

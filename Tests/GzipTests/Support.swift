@@ -1,5 +1,5 @@
-// GzipTests support: fixture paths, feeding the decoder in chunks, a seeded generator, and running the
-// independent readers and writers (gzip(1), pigz, python3) that the tests compare against.
+// GzipTests support: fixture paths, the inflate libraries to test, feeding the decoder in chunks, a seeded
+// generator, and running the independent readers and writers (gzip(1), pigz, python3) that the tests compare against.
 import Foundation
 @testable import Gzip
 
@@ -29,9 +29,16 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
+/// The inflate libraries every decoder test runs on: zlib always, ISA-L when it loads on this machine. When it does
+/// not, its cases are left out and `InflateBackendTests.isalIsInstalled` says why (and fails where
+/// NPYEXP_REQUIRE_ISAL is set, as in CI, which installs libisal-dev).
+enum Backends {
+    static let testable: [InflateBackend] = InflateBackend.allCases.filter(\.isAvailable)
+}
+
 /// Decodes `input` fed in chunks whose sizes come from `chunkSize` (called repeatedly), then finishes.
-func decode(_ input: [UInt8], chunkSize: () -> Int = { Int.max }) throws -> [UInt8] {
-    let decoder = GzipDecoder()
+func decode(_ input: [UInt8], backend: InflateBackend = .zlib, chunkSize: () -> Int = { Int.max }) throws -> [UInt8] {
+    let decoder = GzipDecoder(backend: backend)
     var output: [UInt8] = []
     try input.withUnsafeBytes { all in
         var offset = 0
@@ -48,9 +55,9 @@ func decode(_ input: [UInt8], chunkSize: () -> Int = { Int.max }) throws -> [UIn
 }
 
 /// The GzipError thrown by decoding `input`, or nil when it decodes.
-func decodeError(_ input: [UInt8], chunkSize: () -> Int = { Int.max }) -> GzipError? {
+func decodeError(_ input: [UInt8], backend: InflateBackend = .zlib, chunkSize: () -> Int = { Int.max }) -> GzipError? {
     do {
-        _ = try decode(input, chunkSize: chunkSize)
+        _ = try decode(input, backend: backend, chunkSize: chunkSize)
         return nil
     } catch let error as GzipError {
         return error

@@ -55,7 +55,10 @@ import Testing
         let v = try npyexp(["--version"])
         #expect(v.status == 0)
         let version = String(decoding: v.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(version.split(separator: ".").count == 3 && version.split(separator: ".").allSatisfy { Int($0) != nil })
+        // "0.1.0 (inflate: isa-l 2.30.0)": the version, then the inflate library in use.
+        let number = version.split(separator: " ").first ?? ""
+        #expect(number.split(separator: ".").count == 3 && number.split(separator: ".").allSatisfy { Int($0) != nil })
+        #expect(version.hasSuffix(")") && version.contains(" (inflate: "), "\(version)")
         let bash = try npyexp(["--generate-completion-script", "bash"])
         #expect(bash.status == 0)
         let script = String(decoding: bash.stdout, as: UTF8.self)

@@ -4,6 +4,7 @@
 // Python; `--shard auto` reads each engine's variables; bad values are usage errors (64). Also the corpus and JSON
 // helpers the other tests of this issue share. Relies on python3 with numpy, GNU parallel (optional), sha256sum.
 import Foundation
+import NPYExp
 import Testing
 
 /// Runs a Python snippet with arguments; throws when it fails.
@@ -164,8 +165,18 @@ func outputFiles(_ dir: URL) -> [String] {
             reference.append(outputFiles(root.appendingPathComponent("ref\(k)")))
         }
         let engines: [(String, (Int) -> [String: String], [String])] = [
-            ("slurm", { ["SLURM_ARRAY_TASK_ID": String($0 + 4), "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_COUNT": "3"] }, []),
-            ("slurmstep", { ["SLURM_ARRAY_TASK_ID": String(10 * $0), "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": "10"] }, []),
+            ("slurm", { ["SLURM_ARRAY_TASK_ID": String($0 + 4), "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_MAX": "6", "SLURM_ARRAY_TASK_COUNT": "3"] }, []),
+            ("slurmstep", { ["SLURM_ARRAY_TASK_ID": String(10 * $0), "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "20", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": "10"] }, []),
+            // The batch script of an array task with --ntasks 4 has SLURM_PROCID and SLURM_NTASKS but is no step.
+            ("slurmbatch", { ["SLURM_ARRAY_TASK_ID": String($0), "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": "1", "SLURM_PROCID": "0", "SLURM_NTASKS": "4"] }, []),
+            // `srun npyexp` in an array task: a one-task step changes nothing.
+            ("slurmsrun1", { ["SLURM_ARRAY_TASK_ID": String($0), "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": "1", "SLURM_STEP_ID": "0", "SLURM_PROCID": "0", "SLURM_NTASKS": "1", "SLURM_STEP_NUM_TASKS": "1"] }, []),
+            // A rerun of one failed shard, --array=K with --shard-count: the task id is the 0-based shard.
+            ("slurmrerun", { ["SLURM_ARRAY_TASK_ID": String($0), "SLURM_ARRAY_TASK_MIN": String($0), "SLURM_ARRAY_TASK_MAX": String($0), "SLURM_ARRAY_TASK_COUNT": "1", "SLURM_ARRAY_TASK_STEP": "1"] }, ["--shard-count", "3"]),
+            // The full 0-based array with --shard-count maps as without it.
+            ("slurmcount", { ["SLURM_ARRAY_TASK_ID": String($0), "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": "1"] }, ["--shard-count", "3"]),
+            // `srun -n 3` outside any array.
+            ("srun", { ["SLURM_STEP_ID": "0", "SLURM_PROCID": String($0), "SLURM_NTASKS": "3", "SLURM_STEP_NUM_TASKS": "3", "SLURM_JOB_ID": "7"] }, []),
             ("k8s", { ["JOB_COMPLETION_INDEX": String($0)] }, ["--shard-count", "3"]),
             ("aws", { ["AWS_BATCH_JOB_ARRAY_INDEX": String($0), "AWS_BATCH_JOB_ARRAY_SIZE": "3"] }, []),
         ]
@@ -179,6 +190,55 @@ func outputFiles(_ dir: URL) -> [String] {
         }
     }
 
+    /// A list-style array (`--array=1,5,10`; Slurm 22.05 reports STEP=1 for it) is refused by every one of its tasks,
+    /// not only by the tasks that happen not to fit a range.
+    @Test func listStyleArrayIsRefusedByEveryTask() throws {
+        for id in [1, 5, 10] {
+            let env = ["SLURM_ARRAY_TASK_ID": String(id), "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "10",
+                       "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": "1"]
+            #expect(throws: ShardError.self, "task \(id)") { try Shard.fromEnvironment(env) }
+            do {
+                _ = try Shard.fromEnvironment(env)
+            } catch {
+                #expect(error.description.contains("not a range"), "\(error)")
+                #expect(error.description.contains("SLURM_ARRAY_TASK_MAX=10"), "\(error)")
+            }
+            // The same list with --shard-count 11: task ids are the shards.
+            #expect(try Shard.fromEnvironment(env, count: 11) == Shard(index: id, count: 11))
+        }
+    }
+
+    /// Array tasks that each run `srun -n S`: shard `arrayShard * S + SLURM_PROCID` of `arrayCount * S`, every
+    /// combination once.
+    @Test func arrayTimesStepCoversEveryShardOnce() throws {
+        var seen: [Int] = []
+        for id in 4...6 {
+            for rank in 0..<2 {
+                let env = ["SLURM_ARRAY_TASK_ID": String(id), "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_MAX": "6",
+                           "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": "1", "SLURM_STEP_ID": "0",
+                           "SLURM_PROCID": String(rank), "SLURM_NTASKS": "2", "SLURM_STEP_NUM_TASKS": "2"]
+                let shard = try Shard.fromEnvironment(env)
+                #expect(shard.count == 6)
+                seen.append(shard.index)
+            }
+        }
+        #expect(seen == Array(0..<6))
+        // With --shard-count, the 0-based task id times the step size.
+        let rerun = ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "2", "SLURM_ARRAY_TASK_MAX": "2",
+                     "SLURM_ARRAY_TASK_COUNT": "1", "SLURM_STEP_ID": "0", "SLURM_PROCID": "1", "SLURM_NTASKS": "2"]
+        #expect(try Shard.fromEnvironment(rerun, count: 3) == Shard(index: 5, count: 6))
+        // Values that would overflow are errors, not traps.
+        let huge = String(Int.max)
+        #expect(throws: ShardError.self) {
+            try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "1",
+                                       "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": huge])
+        }
+        #expect(throws: ShardError.self) {
+            try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2",
+                                       "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_STEP_ID": "0", "SLURM_PROCID": "0", "SLURM_NTASKS": huge])
+        }
+    }
+
     @Test func badShardValuesAreUsageErrors() throws {
         let root = try scratchDirectory("badshard")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -188,8 +248,20 @@ func outputFiles(_ dir: URL) -> [String] {
             (["--shard", "4/3"], [:], "between 1 and N"),
             (["--shard", "two"], [:], "K/N"),
             (["--shard", "auto"], [:], "no job array"),
-            (["--shard", "auto"], ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "0"], "SLURM_ARRAY_TASK_COUNT"),
-            (["--shard", "auto"], ["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "3"], "does not fit"),
+            (["--shard", "auto"], ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2"], "SLURM_ARRAY_TASK_COUNT"),
+            (["--shard", "auto"], ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "3"], "SLURM_ARRAY_TASK_MAX"),
+            (["--shard", "auto"], ["SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "4", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": "2"], "SLURM_ARRAY_TASK_ID=3 does not fit"),
+            (["--shard", "auto"], ["SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "4", "SLURM_ARRAY_TASK_COUNT": "5"], "SLURM_ARRAY_TASK_ID=7 is outside"),
+            (["--shard", "auto"], ["SLURM_ARRAY_TASK_ID": "x1", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "4", "SLURM_ARRAY_TASK_COUNT": "5"], "SLURM_ARRAY_TASK_ID='x1'"),
+            // A 1-based array with --shard-count: every task refuses, not only the last.
+            (["--shard", "auto", "--shard-count", "16"], ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "16", "SLURM_ARRAY_TASK_COUNT": "16", "SLURM_ARRAY_TASK_STEP": "1"], "SLURM_ARRAY_TASK_MAX=16 is not below 16"),
+            (["--shard", "auto"], ["SLURM_STEP_ID": "0", "SLURM_PROCID": "3", "SLURM_NTASKS": "3"], "SLURM_PROCID=3 is not below SLURM_NTASKS=3"),
+            (["--shard", "auto"], ["SLURM_STEP_ID": "0", "SLURM_PROCID": "1"], "SLURM_STEP_ID is set but SLURM_NTASKS is not"),
+            (["--shard", "auto"], ["SLURM_STEP_ID": "0", "SLURM_PROCID": "1", "SLURM_NTASKS": "4", "SLURM_STEP_NUM_TASKS": "2"], "SLURM_NTASKS=4 disagrees with SLURM_STEP_NUM_TASKS=2"),
+            (["--shard", "auto", "--shard-count", "4"], ["SLURM_STEP_ID": "0", "SLURM_PROCID": "1", "SLURM_NTASKS": "3"], "disagrees with SLURM_NTASKS=3"),
+            // A batch script (not an srun step) of a job without an array.
+            (["--shard", "auto"], ["SLURM_JOB_ID": "9", "SLURM_PROCID": "0", "SLURM_NTASKS": "2"], "launch npyexp with srun"),
+            (["--shard", "auto"], ["SLURM_STEP_ID": "0", "SLURM_PROCID": "0", "SLURM_NTASKS": "1", "JOB_COMPLETION_INDEX": "0"], "cannot tell"),
             (["--shard", "auto"], ["JOB_COMPLETION_INDEX": "1"], "--shard-count"),
             (["--shard", "auto", "--shard-count", "2"], ["JOB_COMPLETION_INDEX": "2"], "not below"),
             (["--shard", "auto", "--shard-count", "4"], ["AWS_BATCH_JOB_ARRAY_INDEX": "1", "AWS_BATCH_JOB_ARRAY_SIZE": "3"], "disagrees"),

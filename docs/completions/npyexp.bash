@@ -252,9 +252,9 @@ _npyexp_exp() {
 
 _npyexp_backward() {
     repeating_flags=()
-    non_repeating_flags=(-c --stdout --gzip --no-gzip -v --verbose --version -h --help)
+    non_repeating_flags=(-c --stdout --gzip --no-gzip -f --force -q --quiet -v --verbose --fail-fast --version -h --help)
     repeating_options=()
-    non_repeating_options=(-o --output-dir -j --jobs -l --level --strategy)
+    non_repeating_options=(-o --output-dir -j --jobs -l --level --strategy --dtype --manifest --sums)
     __npyexp_offer_flags_options -1
 
     # Offer option value completions
@@ -271,6 +271,18 @@ _npyexp_backward() {
         ;;
     '--strategy')
         __npyexp_add_completions -W 'auto'$'\n''default'$'\n''filtered'$'\n''huffman'$'\n''rle'
+        return
+        ;;
+    '--dtype')
+        __npyexp_add_completions -W 'float16'$'\n''float32'$'\n''float64'
+        return
+        ;;
+    '--manifest')
+        __npyexp_add_completions -f
+        return
+        ;;
+    '--sums')
+        __npyexp_add_completions -f
         return
         ;;
     esac

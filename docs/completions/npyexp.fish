@@ -25,7 +25,7 @@ function __npyexp_parse_tokens -S
         case 'exp'
             __npyexp_parse_subcommand -r 1 'o/output-dir=' 'c/stdout' 'j/jobs=' 'l/level=' 'strategy=' 'gzip' 'no-gzip' 'dtype=' 'f/force' 'q/quiet' 'v/verbose' 'fail-fast' 'files-from=' '0/null' 'shard=' 'shard-count=' 'manifest=' 'sums=' 'progress' 'no-progress' 'dry-run' 'json' 'stdin-name=' 'version' 'h/help'
         case 'backward'
-            __npyexp_parse_subcommand -r 1 'o/output-dir=' 'c/stdout' 'j/jobs=' 'l/level=' 'strategy=' 'gzip' 'no-gzip' 'v/verbose' 'version' 'h/help'
+            __npyexp_parse_subcommand -r 1 'o/output-dir=' 'c/stdout' 'j/jobs=' 'l/level=' 'strategy=' 'gzip' 'no-gzip' 'dtype=' 'f/force' 'q/quiet' 'v/verbose' 'fail-fast' 'manifest=' 'sums=' 'version' 'h/help'
         case 'verify'
             __npyexp_parse_subcommand -r 1 'j/jobs=' 'q/quiet' 'status' 'version' 'h/help'
         case 'inspect'
@@ -107,8 +107,8 @@ complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options 
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" fail-fast' -l 'fail-fast' -d 'Stop at the first failed input.'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" files-from' -l 'files-from' -d 'Read more inputs from FILE, one per line (- for standard input).' -rF
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" 0 null' -s '0' -l 'null' -d 'Names in --files-from are separated by NUL (find -print0).'
-complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" shard' -l 'shard' -d 'Process only shard K of N (1-based), chosen by a hash of each input\'s relative path; auto reads Slurm, Kubernetes or AWS Batch array variables.' -rfka 'auto'
-complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" shard-count' -l 'shard-count' -d 'Number of shards for --shard auto under a Kubernetes Indexed Job (its completions).' -rfka ''
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" shard' -l 'shard' -d 'Process only shard K of N (1-based), chosen by a hash of each input\'s relative path; auto reads Slurm (array or srun step), Kubernetes or AWS Batch variables.' -rfka 'auto'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" shard-count' -l 'shard-count' -d 'Number of shards for --shard auto: the completions of a Kubernetes Indexed Job; under Slurm, array task ids are then 0-based shard numbers (rerun a subset with --array=3,11).' -rfka ''
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" manifest' -l 'manifest' -d 'Write a JSON Lines manifest of the run to FILE (one record per input, then a summary).' -rF
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" sums' -l 'sums' -d 'Write a SHA256SUMS file of the outputs to FILE (paths relative to its directory).' -rF
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" progress' -l 'progress' -d 'Show a progress line on stderr (default: only when stderr is a terminal).'
@@ -125,7 +125,13 @@ complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options 
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" strategy' -l 'strategy' -d 'deflate strategy: auto picks the smallest output on a sample (faster on near-ties).' -rfka 'auto default filtered huffman rle'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" gzip' -l 'gzip' -d 'gzip the outputs, or write plain .npy (default: the input\'s container).'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" no-gzip' -l 'no-gzip' -d 'gzip the outputs, or write plain .npy (default: the input\'s container).'
-complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" v verbose' -s 'v' -l 'verbose' -d 'Print a line per pair.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" dtype' -l 'dtype' -d 'Output dtype for real inputs: float16, float32 or float64 (default: keep floats, ints -> float32).' -rfka 'float16 float32 float64'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" f force' -s 'f' -l 'force' -d 'Redo outputs that are already complete.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" q quiet' -s 'q' -l 'quiet' -d 'Print nothing but errors.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" v verbose' -s 'v' -l 'verbose' -d 'Print a line per input.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" fail-fast' -l 'fail-fast' -d 'Stop at the first failed input.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" manifest' -l 'manifest' -d 'Write a JSON Lines manifest of the run to FILE (one record per input, then a summary).' -rF
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" sums' -l 'sums' -d 'Write a SHA256SUMS file of the outputs to FILE (paths relative to its directory).' -rF
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" version' -l 'version' -d 'Show the version.'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp backward" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp verify" -ge 1' -F

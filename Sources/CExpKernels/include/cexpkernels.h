@@ -54,16 +54,6 @@ uint16_t npyexp_exph_cr(uint16_t x);
 double npyexp_half_to_double(uint16_t h);
 uint16_t npyexp_double_to_half(double d);
 
-/// Independent reference for tests and exp-accuracy: libm expl (x87 80-bit long double on x86-64, binary128 on
-/// arm64 Linux), rounded once to the target format. *ambiguous is set when the long double result lies within
-/// `margin_ulps` of its own ulps of a rounding boundary (then the reference cannot decide; resolve elsewhere).
-/// *err_ulps (if non-null) receives |candidate - expl(x)| in ulps of the target format at the candidate.
-float npyexp_ref_expf(float x, int *ambiguous, float candidate, double *err_ulps);
-double npyexp_ref_exp(double x, double candidate, double *err_ulps);
-uint16_t npyexp_ref_exph(uint16_t x, int *ambiguous);
-/// Number of mantissa bits of long double on this platform (64 on x86-64).
-int npyexp_ref_long_double_mant_bits(void);
-
 #ifdef __cplusplus
 }
 #endif

@@ -72,10 +72,21 @@ public final class BatchRunner: Sendable {
 
     /// The plan for `items` (see `Planner.plan`); throws a usage error when the run must be refused.
     public func plan(_ items: [InputItem]) throws(NPYExpError) -> RunPlan {
-        var records: [(option: String, path: String)] = []
-        if let sums = options.sums { records.append(("--sums", sums)) }
-        if let manifest = options.manifest { records.append(("--manifest", manifest)) }
-        return try Planner.plan(items, pipeline: pipeline, toStandardOutput: options.toStandardOutput, records: records)
+        try Planner.plan(items, pipeline: pipeline, toStandardOutput: options.toStandardOutput, records: records)
+    }
+
+    /// The other files the run writes, with the options that name them.
+    private var records: [(option: String, path: String)] {
+        [("--sums", options.sums), ("--manifest", options.manifest)].compactMap { option, path in
+            path.map { (option, $0) }
+        }
+    }
+
+    /// The plan for backward pairs: the gradients are the inputs, each with its forward result as operand.
+    public func plan(pairs: [BackwardPair]) throws(NPYExpError) -> RunPlan {
+        try Planner.plan(
+            pairs.map(\.grad), operands: pairs.map(\.result), pipeline: pipeline,
+            toStandardOutput: options.toStandardOutput, records: records)
     }
 
     /// Runs every planned input, calling `onReport` (one call at a time) as each is final; then writes the records.
@@ -109,7 +120,7 @@ public final class BatchRunner: Sendable {
             } else {
                 let target: ExpPipeline.JobTarget =
                     options.toStandardOutput || input.output == nil ? .standardOutput : .file(planned: input.output)
-                report = pipeline.run(input.item, target: target, wait: true).report
+                report = pipeline.run(input.item, target: target, wait: true, operand: input.operand).report
             }
             onReport(report)
             reports.append(report)
@@ -162,7 +173,7 @@ public final class BatchRunner: Sendable {
                 }
                 let target: ExpPipeline.JobTarget =
                     group != nil && input.output != nil ? .staged(planned: input.output!) : .file(planned: input.output)
-                let outcome = pipeline.run(input.item, target: target, wait: group == nil)
+                let outcome = pipeline.run(input.item, target: target, wait: group == nil, operand: input.operand)
                 if outcome.busy {
                     // Another run holds it: come back to it once this run holds no locks (no deadlock).
                     busy.withLock { $0.append(index) }
@@ -180,7 +191,8 @@ public final class BatchRunner: Sendable {
         // Inputs another run was holding: wait for each in turn, holding nothing else; usually its output is now
         // complete and is skipped.
         for index in busy.withLock({ $0.sorted() }) where !(stop && state.withLock { $0.failed }) {
-            let outcome = pipeline.run(inputs[index].item, target: .file(planned: inputs[index].output), wait: true)
+            let input = inputs[index]
+            let outcome = pipeline.run(input.item, target: .file(planned: input.output), wait: true, operand: input.operand)
             publish([(index, outcome.report)])
         }
         return state.withLock { $0.reports.compactMap { $0 } }

@@ -30,6 +30,8 @@ public struct PlannedInput: Sendable {
     public var output: PlannedOutput?
     /// Why the input cannot be processed (reported as its failure; the other inputs go on).
     public var problem: NPYExpError?
+    /// For backward: the forward result paired with this gradient.
+    public var operand: InputItem?
 }
 
 /// The map of a run: what each input becomes, and what was left out.
@@ -45,26 +47,30 @@ public enum Planner {
     /// Plans `items` for `pipeline`'s configuration. `records` are the other files the run writes, with the option
     /// that names them (`--sums`, `--manifest`). Throws a usage error (exit 64) when the run would replace an input
     /// or write two things to one path; nothing has been written then.
+    /// With `operands` (backward), `items` are gradients and `operands[i]` the forward result paired with item i;
+    /// results are inputs too, so nothing may replace them either.
     public static func plan(
-        _ items: [InputItem], pipeline: ExpPipeline, toStandardOutput: Bool = false,
+        _ items: [InputItem], operands: [InputItem]? = nil, pipeline: ExpPipeline, toStandardOutput: Bool = false,
         records: [(option: String, path: String)] = []
     ) throws(NPYExpError) -> RunPlan {
         let configuration = pipeline.configuration
         var names = CanonicalNames()
-        let (kept, own) = separatingOwnOutputs(items, outputDirectory: configuration.outputDirectory, names: &names)
+        let (kept, own) = separatingOwnOutputs(
+            items.indices.map { (items[$0], operands?[$0]) },
+            outputDirectory: configuration.outputDirectory, names: &names)
 
         // Inputs: canonical name and inode of each.
         var inputByName: [String: String] = [:]
         var inputByInode: [FileIdentity: String] = [:]
         var planned: [PlannedInput] = []
         var seenInodes: [FileIdentity: String] = [:]
-        for item in kept {
+        for (item, operand) in kept {
             if item.isStandardInput {
                 planned.append(PlannedInput(item: item))
                 continue
             }
             let sniff = sniffContainer(item.path)
-            if let id = sniff.identity, seenInodes[id] != nil {
+            if operand == nil, let id = sniff.identity, seenInodes[id] != nil {
                 continue  // the same file named twice (`a.npy ./a.npy`): done once
             }
             if let id = sniff.identity {
@@ -72,7 +78,11 @@ public enum Planner {
                 inputByInode[id] = item.path
             }
             inputByName[names.canonical(item.path)] = item.path
-            planned.append(PlannedInput(item: item, output: nil, problem: nil))
+            if let operand {
+                inputByName[names.canonical(operand.path)] = operand.path
+                if let id = FileIdentity(statOf: operand.path) { inputByInode[id] = operand.path }
+            }
+            planned.append(PlannedInput(item: item, output: nil, problem: nil, operand: operand))
             planned[planned.count - 1].output = sniff.container.map { PlannedOutput(path: "", inputContainer: $0) }
         }
 
@@ -92,7 +102,8 @@ public enum Planner {
                 } else {
                     // An unreadable input keeps a name-based guess; it fails with its own error when run.
                     let container = planned[i].output?.inputContainer ?? (item.path.hasSuffix(".gz") ? .gzip : .plain)
-                    path = pipeline.outputPath(for: item, inputContainer: container)
+                    path = pipeline.outputPath(
+                        for: item, inputContainer: container, suffix: planned[i].operand == nil ? "exp" : "backward")
                     planned[i].output = PlannedOutput(path: path, inputContainer: planned[i].output?.inputContainer)
                     if let dir = configuration.outputDirectory {
                         do {
@@ -164,15 +175,15 @@ public enum Planner {
     /// Splits off inputs found by a walk or a glob that are npyexp's own outputs: without an output directory, files
     /// named NAME.exp.npy[.gz]; with one that lies strictly inside the walked tree, the files inside it that have a
     /// sidecar naming them. Named and listed inputs are always kept.
-    static func separatingOwnOutputs(_ items: [InputItem], outputDirectory: String?, names: inout CanonicalNames)
-        -> (inputs: [InputItem], ownOutputs: [InputItem])
-    {
-        var kept: [InputItem] = []
+    static func separatingOwnOutputs(
+        _ items: [(item: InputItem, operand: InputItem?)], outputDirectory: String?, names: inout CanonicalNames
+    ) -> (inputs: [(InputItem, InputItem?)], ownOutputs: [InputItem]) {
+        var kept: [(InputItem, InputItem?)] = []
         var own: [InputItem] = []
         let outRoot = outputDirectory.flatMap { PathTools.realPath($0) }
-        for item in items {
+        for (item, operand) in items {
             guard item.origin == .walk || item.origin == .glob else {
-                kept.append(item)
+                kept.append((item, operand))
                 continue
             }
             let isOwn: Bool
@@ -186,7 +197,7 @@ public enum Planner {
             } else {
                 isOwn = outputDirectory == nil && InputDiscovery.isOwnOutputName(PathTools.split(item.path).1)
             }
-            if isOwn { own.append(item) } else { kept.append(item) }
+            if isOwn { own.append(item) } else { kept.append((item, operand)) }
         }
         return (kept, own)
     }

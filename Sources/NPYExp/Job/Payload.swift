@@ -37,7 +37,6 @@ final class BlockGzipPayload: PayloadSink {
     private var filled = 0
     /// One reusable member buffer per block of a batch (no allocation per block), made when first needed.
     private var members: [AlignedBuffer] = []
-    private let memberCounts: UnsafeMutableBufferPointer<Int>
 
     init(_ destination: OutputFile, level: Int, strategy: StrategyChoice, blockSize: Int, jobs: Int) {
         self.destination = destination
@@ -49,11 +48,8 @@ final class BlockGzipPayload: PayloadSink {
         // but memory, so they do not add blocks.
         let blocks = max(2, 2 * min(self.jobs, ExpConfiguration.availableCores))
         batch = AlignedBuffer(byteCount: blocks * blockSize)
-        memberCounts = .allocate(capacity: blocks)
-        memberCounts.initialize(repeating: 0)
     }
 
-    deinit { memberCounts.deallocate() }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
@@ -79,30 +75,21 @@ final class BlockGzipPayload: PayloadSink {
         let blockSize = self.blockSize
         let total = filled
         let input = SharedPointer(raw: batch.base)
-        let errors = ErrorSlots(count: blocks)
         while members.count < blocks {
             members.append(AlignedBuffer(byteCount: GzipBlocks.maxMemberByteCount(inputCount: blockSize)))
         }
         let outputs = members.map { SharedPointer(raw: $0.base) }
         let room = members[0].count
-        let counts = SharedPointer(raw: UnsafeMutableRawPointer(memberCounts.baseAddress!))
-        let work: @Sendable (Int) -> Void = { i in
+        // Each block is deflated into its own member buffer; the member sizes come back in block order.
+        let sizes = try Parallel.mapThrowing(blocks, jobs: jobs) { i in
             let start = i * blockSize
-            let count = min(blockSize, total - start)
-            do {
-                let n = try GzipBlocks.compressMember(
-                    UnsafeRawBufferPointer(start: input.raw + start, count: count),
-                    level: level, strategy: strategy,
-                    into: UnsafeMutableRawBufferPointer(start: outputs[i].raw, count: room))
-                counts.raw.assumingMemoryBound(to: Int.self)[i] = n
-            } catch {
-                errors.set(i, error)
-            }
+            return try GzipBlocks.compressMember(
+                UnsafeRawBufferPointer(start: input.raw + start, count: min(blockSize, total - start)),
+                level: level, strategy: strategy,
+                into: UnsafeMutableRawBufferPointer(start: outputs[i].raw, count: room))
         }
-        Parallel.run(blocks, jobs: jobs, work)
-        if let e = errors.first { throw e }
-        for i in 0..<blocks {
-            try destination.write(UnsafeRawBufferPointer(start: members[i].base, count: memberCounts[i]))
+        for (member, size) in zip(members, sizes) {
+            try destination.write(UnsafeRawBufferPointer(start: member.base, count: size))
         }
         filled = 0
     }

@@ -73,13 +73,14 @@ public final class ExpPipeline: Sendable {
         var busy: Bool { report.error?.category == .busy }
     }
 
-    /// Runs the job for `item`. With `wait` false, an input another run holds is not waited for (`busy`).
-    func run(_ item: InputItem, target: JobTarget, wait: Bool) -> JobOutcome {
+    /// Runs the job for `item` (exp; or, with an `operand`, exp's backward with `item` the gradient and `operand`
+    /// the forward result). With `wait` false, an input another run holds is not waited for (`busy`).
+    func run(_ item: InputItem, target: JobTarget, wait: Bool, operand: InputItem? = nil) -> JobOutcome {
         var report = FileReport(input: item, status: .done)
         let started = Clock.now()
         var staged: CommitGroup.Entry?
         do {
-            staged = try runJob(item, target: target, wait: wait, report: &report)
+            staged = try runJob(item, target: target, wait: wait, operand: operand, report: &report)
         } catch {
             report.status = .failed(NPYExpError(wrapping: error, path: item.path))
         }
@@ -88,9 +89,9 @@ public final class ExpPipeline: Sendable {
         return JobOutcome(report: report, staged: staged)
     }
 
-    private func runJob(_ item: InputItem, target: JobTarget, wait: Bool, report: inout FileReport) throws
-        -> CommitGroup.Entry?
-    {
+    private func runJob(
+        _ item: InputItem, target: JobTarget, wait: Bool, operand operandItem: InputItem?, report: inout FileReport
+    ) throws -> CommitGroup.Entry? {
         let file = item.isStandardInput ? InputFile(standardInput: ()) : try InputFile(path: item.path, wait: wait)
         // The input's flock must outlive the sidecar's rename, or an overlapping run could see the output half-done.
         defer { withExtendedLifetime(file) {} }
@@ -98,6 +99,9 @@ public final class ExpPipeline: Sendable {
         let reader = InputReader(file: file, jobs: configuration.jobs)
         let container = try reader.detect()
         let gzip = outputIsGzip(container)
+        // Backward: the forward result, shared-read (never locked: it is not what this job writes from).
+        let operandFile = try operandItem.map { try InputFile(path: $0.path, exclusive: false) }
+        let recipe = self.recipe(gzip: gzip, operand: operandFile)
 
         let output: OutputFile
         let planned: PlannedOutput?
@@ -109,10 +113,10 @@ public final class ExpPipeline: Sendable {
         if case .standardOutput = target {
             output = OutputFile(standardOutput: ())
         } else {
-            let path = try outputPath(item, planned: planned, container: container)
+            let path = try outputPath(item, planned: planned, container: container, operand: operandItem)
             report.outputPath = path
             if !configuration.force,
-                let digest = Checksums.completeOutputDigest(path, input: file, recipe: recipe(gzip: gzip))
+                let digest = Checksums.completeOutputDigest(path, input: file, recipe: recipe)
             {
                 report.status = .skipped
                 report.outputSHA256 = digest
@@ -121,9 +125,14 @@ public final class ExpPipeline: Sendable {
             output = try OutputFile(finalPath: path)
         }
         do {
+            let operand = try operandFile.map { file -> OperandStream in
+                let reader = InputReader(file: file, jobs: configuration.jobs)
+                do { _ = try reader.detect() } catch { throw NPYExpError(wrapping: error, path: file.path) }
+                return try OperandStream(reader, path: file.path, chunkBytes: configuration.chunkBytes)
+            }
             let transform = ExpTransform(
                 requested: configuration.outputType, jobs: configuration.jobs,
-                chunkBytes: configuration.chunkBytes, sink: makePayload(output, gzip: gzip))
+                chunkBytes: configuration.chunkBytes, sink: makePayload(output, gzip: gzip), operand: operand)
             if configuration.hashPayload { transform.hashPayload() }
             // Small inputs are not worth a second thread; large ones inflate ahead of exp and deflate.
             let small = (file.identity?.size ?? Int.max) < 2 * configuration.chunkBytes
@@ -146,7 +155,7 @@ public final class ExpPipeline: Sendable {
             let provenance = file.identity.map {
                 Provenance(
                     size: $0.size, mtimeNanoseconds: $0.mtimeNanoseconds, sha256: report.inputSHA256 ?? "",
-                    recipe: recipe(gzip: gzip))
+                    recipe: recipe)
             }
             try output.writeSidecar(provenance: provenance)
             if case .staged = target, let staged = output.stage() {
@@ -161,18 +170,21 @@ public final class ExpPipeline: Sendable {
     }
 
     /// The planned output path, checked against the container seen now; or, unplanned, worked out and checked here.
-    func outputPath(_ item: InputItem, planned: PlannedOutput?, container: Container) throws -> String {
+    func outputPath(_ item: InputItem, planned: PlannedOutput?, container: Container, operand: InputItem?) throws
+        -> String
+    {
         if let planned {
             if let expected = planned.inputContainer, expected != container {
                 throw NPYExpError(path: item.path, "input changed while being read", category: .data)
             }
             return planned.path
         }
-        let path = outputPath(for: item, inputContainer: container)
+        let path = outputPath(for: item, inputContainer: container, suffix: operand == nil ? "exp" : "backward")
         if let dir = configuration.outputDirectory {
             try PathTools.checkStaysInside(relativePath: item.relativePath, outputDirectory: dir, input: item.path)
         }
         try Planner.refuseReplacingInput(item.path, path)
+        if let operand { try Planner.refuseReplacingInput(operand.path, path) }
         return path
     }
 
@@ -185,7 +197,16 @@ public final class ExpPipeline: Sendable {
             : PlainPayload(output)
     }
 
-    /// The options that shape an output's bytes; an output made with other options is redone.
+    /// The options (and, for backward, the forward result's identity) that shape an output's bytes; an output made
+    /// with other options, or from another result, is redone.
+    func recipe(gzip: Bool, operand: InputFile? = nil) -> String {
+        let base = recipe(gzip: gzip)
+        guard let operand else { return base }
+        let identity = operand.identity.map { "\($0.size):\($0.mtimeNanoseconds)" } ?? "stream"
+        return base + ",backward-of=\(identity)"
+    }
+
+    /// The options that shape an exp output's bytes.
     func recipe(gzip: Bool) -> String {
         let strategy: String
         switch configuration.strategy {

@@ -1,16 +1,22 @@
-// Transform: the NPY stage of the pipeline. It takes the decompressed input stream in pieces of any size, parses the
-// header (NPYFormat), gathers element-aligned chunks of bounded size, converts them and applies exp (ExpKernels) on
-// all cores with DispatchQueue.concurrentPerform, and hands the output header and data to the output encoder. Memory
-// is a few chunk buffers whatever the tensor's size. Relies on NPYFormat, ExpKernels, Dispatch.
+// Transform: the NPY stage of the pipeline. It takes the decompressed input stream in pieces of any size through the
+// stream parser (NPYFormat), gathers element-aligned chunks of bounded size, converts them and applies the
+// element-wise operation (ExpKernels) on all cores, and hands the output header and data to the output encoder.
+// The operation is exp, or exp's backward, which takes a second operand (the forward result) read in lockstep from
+// an `OperandStream`: one transform, one or two inputs. Memory is a few chunk buffers whatever the tensor's size.
+// Relies on NPYFormat, ExpKernels, Parallel.
 import Crypto
 import ExpKernels
 import NPYFormat
 
 /// What an element-wise operation does to one chunk of compute-typed elements, in place.
 enum ElementOperation: Sendable {
+    /// exp(x).
     case exp
+    /// exp's gradient: grad * result (grad * conj(result) for complex), with the result as second operand.
+    case backward
 
-    func apply(_ type: ComputeType, _ p: UnsafeMutableRawPointer, count: Int) {
+    /// exp of `count` elements at `p`, in place.
+    static func exp(_ type: ComputeType, _ p: UnsafeMutableRawPointer, count: Int) {
         switch type {
         case .float32:
             let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: count)
@@ -27,6 +33,36 @@ enum ElementOperation: Sendable {
         case .complex128:
             let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Double.self), count: count * 2)
             ExpKernels.exp(complex: UnsafeBufferPointer(b), into: b)
+        }
+    }
+}
+
+extension ElementOperation {
+    /// grad * result of `count` elements, written over the gradient at `g`.
+    static func backward(_ type: ComputeType, result r: UnsafeMutableRawPointer, grad g: UnsafeMutableRawPointer, count n: Int) {
+        func buffers<T>(_: T.Type, _ count: Int) -> (UnsafeBufferPointer<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) {
+            (
+                UnsafeBufferPointer(start: r.assumingMemoryBound(to: T.self), count: count),
+                UnsafeBufferPointer(start: g.assumingMemoryBound(to: T.self), count: count),
+                UnsafeMutableBufferPointer(start: g.assumingMemoryBound(to: T.self), count: count)
+            )
+        }
+        switch type {
+        case .float16:
+            let (a, b, c) = buffers(UInt16.self, n)
+            ExpKernels.backward(halfResult: a, grad: b, into: c)
+        case .float32:
+            let (a, b, c) = buffers(Float.self, n)
+            ExpKernels.backward(result: a, grad: b, into: c)
+        case .float64:
+            let (a, b, c) = buffers(Double.self, n)
+            ExpKernels.backward(result: a, grad: b, into: c)
+        case .complex64:
+            let (a, b, c) = buffers(Float.self, 2 * n)
+            ExpKernels.backward(complexResult: a, grad: b, into: c)
+        case .complex128:
+            let (a, b, c) = buffers(Double.self, 2 * n)
+            ExpKernels.backward(complexResult: a, grad: b, into: c)
         }
     }
 }
@@ -99,43 +135,42 @@ public struct ResultCounts: Sendable, Equatable {
     }
 }
 
-/// Per-iteration result slots for `concurrentPerform`; each iteration writes only its own slot.
-final class CountSlots: @unchecked Sendable {
-    let slots: UnsafeMutableBufferPointer<ResultCounts>
-    init(_ n: Int) {
-        slots = .allocate(capacity: n)
-        slots.initialize(repeating: ResultCounts())
-    }
-    deinit { slots.deallocate() }
-}
-
-/// The NPY stage: takes the decompressed input through the stream parser and writes the exp'd array to a
-/// `PayloadSink`.
+/// The NPY stage: takes the decompressed input through the stream parser and writes the result of the
+/// element-wise operation to a `PayloadSink`.
 final class ExpTransform {
     private let requested: ComputeType?
     private let promotion: Promotion
     private let jobs: Int
     private let chunkBytes: Int
     private let sink: PayloadSink
+    /// The second operand (the forward result) for backward; nil for exp.
+    private let operand: OperandStream?
 
     private var parser = NPYStreamParser()
     private(set) var header: NPYHeader?
     private(set) var computeType: ComputeType?
     private var inputChunk: AlignedBuffer?
     private var outputChunk: AlignedBuffer?
+    private var operandChunk: AlignedBuffer?
+    private var operandConverted: AlignedBuffer?
     private var filled = 0  // bytes in inputChunk
     private(set) var counts = ResultCounts()
     /// SHA-256 of the uncompressed output payload (header and data), when asked for.
     private var payloadHasher: SHA256?
     private(set) var elementCount = 0
 
-    /// `promotion` picks the output dtype of integer and bool inputs when `requested` is nil.
-    init(requested: ComputeType?, promotion: Promotion = .torch, jobs: Int, chunkBytes: Int, sink: PayloadSink) {
+    /// `promotion` picks the output dtype of integer and bool inputs when `requested` is nil (exp only; backward's
+    /// dtype comes from its operand pair).
+    init(
+        requested: ComputeType?, promotion: Promotion = .torch, jobs: Int, chunkBytes: Int, sink: PayloadSink,
+        operand: OperandStream? = nil
+    ) {
         self.requested = requested
         self.promotion = promotion
         self.jobs = max(1, jobs)
         self.chunkBytes = max(chunkBytes, 4096)
         self.sink = sink
+        self.operand = operand
     }
 
     /// Also hash the uncompressed output (for manifests); costs one serial SHA-256 pass.
@@ -154,15 +189,21 @@ final class ExpTransform {
         try parser.feed(bytes, onHeader: { try self.start($0) }, onData: { try self.consumeData($0) })
     }
 
-    /// End of input: checks the stream, processes the last partial chunk, finishes the encoding.
+    /// End of input: checks the stream (and the operand's), processes the last partial chunk, finishes the encoding.
     func finish() throws {
         try parser.finish()
         if filled > 0 { try processChunk() }
+        try operand?.finish()
         try sink.finish()
     }
 
     private func start(_ h: NPYHeader) throws {
-        let type = try ComputeType.resolve(input: h.dtype, requested: requested, promotion: promotion)
+        let type: ComputeType
+        if let operand {
+            type = try OperandStream.checkPair(result: operand.header, resultPath: operand.path, grad: h, requested: requested)
+        } else {
+            type = try ComputeType.resolve(input: h.dtype, requested: requested, promotion: promotion)
+        }
         header = h
         computeType = type
         let widest = max(h.dtype.itemSize, type.itemSize)
@@ -170,7 +211,14 @@ final class ExpTransform {
         let needed = min(elementsPerChunk, max(h.elementCount, 1))
         inputChunk = AlignedBuffer(byteCount: needed * h.dtype.itemSize)
         outputChunk = ElementConverter.isIdentity(h.dtype, type) ? nil : AlignedBuffer(byteCount: needed * type.itemSize)
-        let encoded = NPYHeader(dtype: type.dtype, fortranOrder: h.fortranOrder, shape: h.shape).encoded()
+        if let operand {
+            operandChunk = AlignedBuffer(byteCount: needed * operand.header.dtype.itemSize)
+            if !ElementConverter.isIdentity(operand.header.dtype, type) {
+                operandConverted = AlignedBuffer(byteCount: needed * type.itemSize)
+            }
+        }
+        let fortran = operand?.header.fortranOrder ?? h.fortranOrder
+        let encoded = NPYHeader(dtype: type.dtype, fortranOrder: fortran, shape: h.shape).encoded()
         try encoded.withUnsafeBytes { try emit($0) }
     }
 
@@ -187,6 +235,8 @@ final class ExpTransform {
         }
     }
 
+    /// Converts the chunk (and the operand's matching elements) to the compute type and applies the operation on
+    /// all cores; each slice touches only its own range of every buffer.
     private func processChunk() throws {
         guard let h = header, let type = computeType, let input = inputChunk else { return }
         let count = filled / h.dtype.itemSize
@@ -195,21 +245,38 @@ final class ExpTransform {
         let inBase = SharedPointer(raw: input.base)
         let outBase = SharedPointer(raw: target.base)
         let identity = outputChunk == nil
-        let slots = CountSlots(jobs)
-        Parallel.slices(of: count, jobs: jobs) { s, range in
+        var second: (raw: SharedPointer, converted: SharedPointer?, dtype: NPYDType)?
+        if let operand, let operandChunk {
+            try operand.read(into: operandChunk.base, count: count * operand.header.dtype.itemSize)
+            second = (SharedPointer(raw: operandChunk.base), operandConverted.map { SharedPointer(raw: $0.base) },
+                      operand.header.dtype)
+        }
+        let operandView = second
+        let perSlice = Parallel.slices(of: count, jobs: jobs) { range -> ResultCounts in
             if !identity {
                 ElementConverter.convert(
                     UnsafeRawPointer(inBase.raw), dtype: dtype, start: range.lowerBound, count: range.count,
                     into: outBase.raw, target: type)
             }
             let results = outBase.raw + range.lowerBound * type.itemSize
+            if let operandView {
+                let converted = operandView.converted ?? operandView.raw
+                if operandView.converted != nil {
+                    ElementConverter.convert(
+                        UnsafeRawPointer(operandView.raw.raw), dtype: operandView.dtype, start: range.lowerBound,
+                        count: range.count, into: converted.raw, target: type)
+                }
+                ElementOperation.backward(
+                    type, result: converted.raw + range.lowerBound * type.itemSize, grad: results, count: range.count)
+                return ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
+            }
             let beyond = ResultCounts.beyondFloat64(type, UnsafeRawPointer(results), count: range.count)
-            ElementOperation.exp.apply(type, results, count: range.count)
+            ElementOperation.exp(type, results, count: range.count)
             var counted = ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
             if type == .float16 || type == .float32 { counted.narrowOverflow = counted.overflowToInfinity - beyond }
-            slots.slots[s] = counted
+            return counted
         }
-        counts = slots.slots.reduce(counts, +)
+        counts = perSlice.reduce(counts, +)
         elementCount += count
         try emit(UnsafeRawBufferPointer(start: target.base, count: count * type.itemSize))
         filled = 0

@@ -17,6 +17,7 @@ import NPYFormat
 public struct JSONObjectWriter: Sendable {
     private var body = ""
 
+    /// An empty object.
     public init() {}
 
     /// The object, `{...}`, without a newline.
@@ -27,16 +28,19 @@ public struct JSONObjectWriter: Sendable {
         body += Self.quoted(k) + ":"
     }
 
+    /// Adds a string (null when nil).
     public mutating func add(_ k: String, _ value: String?) {
         key(k)
         body += value.map(Self.quoted) ?? "null"
     }
 
+    /// Adds an integer (null when nil).
     public mutating func add(_ k: String, _ value: Int?) {
         key(k)
         body += value.map { String($0) } ?? "null"
     }
 
+    /// Adds a boolean (null when nil).
     public mutating func add(_ k: String, _ value: Bool?) {
         key(k)
         body += value.map { $0 ? "true" : "false" } ?? "null"
@@ -49,6 +53,7 @@ public struct JSONObjectWriter: Sendable {
         body += Inspection.fixed(max(0, value), 6)
     }
 
+    /// Adds an array of integers (null when nil).
     public mutating func add(_ k: String, _ value: [Int]?) {
         key(k)
         body += value.map { "[" + $0.map(String.init).joined(separator: ",") + "]" } ?? "null"

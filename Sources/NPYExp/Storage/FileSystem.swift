@@ -93,14 +93,17 @@ enum FileSystem {
         }
     }
 
+    @discardableResult
     static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
         withPath(path) { Glibc.open($0, flags, mode) }
     }
 
+    @discardableResult
     static func stat(_ path: String, _ st: inout stat) -> Int32 {
         withPath(path) { systemStat($0, &st) }
     }
 
+    @discardableResult
     static func lstat(_ path: String, _ st: inout stat) -> Int32 {
         withPath(path) { systemLstat($0, &st) }
     }
@@ -109,14 +112,17 @@ enum FileSystem {
         withPath(path) { Glibc.opendir($0) }
     }
 
+    @discardableResult
     static func mkdir(_ path: String, _ mode: mode_t) -> Int32 {
         withPath(path) { Glibc.mkdir($0, mode) }
     }
 
+    @discardableResult
     static func unlink(_ path: String) -> Int32 {
         withPath(path) { Glibc.unlink($0) }
     }
 
+    @discardableResult
     static func rename(_ from: String, _ to: String) -> Int32 {
         withPath(from) { a in withPath(to) { b in Glibc.rename(a, b) } }
     }

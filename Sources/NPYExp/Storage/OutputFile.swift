@@ -69,15 +69,22 @@ final class TemporaryFile {
 
     /// Renames the temporary into place. The descriptor (and so the lock) stays open until `close()`.
     func rename() throws(NPYExpError) {
-        if FileSystem.rename(path, finalPath) == -1 {
-            let code = errno
-            discard()
+        try TemporaryFile.renameTogether([self])
+    }
+
+    /// Renames temporaries into place in order, as one step: a signal cannot split it (the signal thread's
+    /// removal of temporaries waits for it), and if one rename fails, those already made are taken back out of
+    /// place and every temporary of the step is removed. The descriptors stay open until `close()`.
+    static func renameTogether(_ files: [TemporaryFile]) throws(NPYExpError) {
+        let failure = TemporaryFiles.renameIntoPlace(files.map { ($0.path, $0.finalPath) })
+        for file in files { file.done = true }
+        if let (index, code) = failure {
+            for file in files[index...] { FileSystem.unlink(file.path) }
+            let finalPath = files[index].finalPath
             throw NPYExpError(
                 path: finalPath, "cannot rename into place: \(SystemCall.errnoText(code))", category: .output,
                 fault: .system(errno: code))
         }
-        done = true
-        TemporaryFiles.unregister(path)
     }
 
     /// Closes the descriptor, releasing the lock (after `rename()`, or to give up).
@@ -202,14 +209,7 @@ struct StagedOutput {
     /// Output first, sidecar last. If the sidecar cannot follow, the output is taken back out of place: an output
     /// never stands without its sidecar because of a failure between the two.
     func renameBoth() throws(NPYExpError) {
-        try data.rename()
-        guard let sidecar else { return }
-        do throws(NPYExpError) {
-            try sidecar.rename()
-        } catch {
-            FileSystem.unlink(data.finalPath)
-            throw error
-        }
+        try TemporaryFile.renameTogether([data] + (sidecar.map { [$0] } ?? []))
     }
 
     /// Removes both temporaries (a failed group).

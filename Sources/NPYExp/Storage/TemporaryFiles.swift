@@ -57,6 +57,27 @@ public enum TemporaryFiles {
 
     static func unregister(_ path: String) { state.withLock { _ = $0.paths.remove(path) } }
 
+    /// Renames each temporary to its final path, in order, under the lock `removeAll()` takes, so a signal arriving
+    /// meanwhile waits until all are in place (or none). If a rename fails, the finals already renamed in this call
+    /// are unlinked again (an output never stands without its sidecar) and the rest stay registered for removal.
+    /// Returns the index that failed and its errno, or nil.
+    static func renameIntoPlace(_ files: [(temporary: String, final: String)]) -> (index: Int, errno: Int32)? {
+        // errno travels out of the lock as a value: unlocking may make system calls of its own.
+        state.withLock { s -> (Int, Int32)? in
+            if s.closed { return (0, ECANCELED) }
+            for (k, file) in files.enumerated() {
+                if FileSystem.rename(file.temporary, file.final) == -1 {
+                    let code = errno
+                    for done in files[..<k] { FileSystem.unlink(done.final) }
+                    for rest in files[k...] { s.paths.remove(rest.temporary) }
+                    return (k, code)
+                }
+                s.paths.remove(file.temporary)
+            }
+            return nil
+        }
+    }
+
     /// Unlinks `path` if it is still registered (not yet renamed into place).
     static func remove(_ path: String) {
         state.withLock { s in

@@ -65,6 +65,7 @@ public struct NPYExpError: Error, Sendable, CustomStringConvertible, Equatable {
         self.fault = category == .busy ? .busy : fault
     }
 
+    /// `PATH: message`, the line the CLI prints after `npyexp: `.
     public var description: String { "\(path): \(message)" }
 
     /// Any stage's error as one line naming `path`. The stages' own messages already name the fault with a fixed

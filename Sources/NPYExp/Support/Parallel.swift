@@ -14,19 +14,48 @@ enum Parallel {
         }
     }
 
+    /// `body(i)` for i in 0..<iterations on all cores, results in index order. The per-iteration result slots are
+    /// hidden here: each iteration writes only its own.
+    static func map<T>(_ iterations: Int, jobs: Int, _ body: @Sendable (Int) -> T) -> [T] {
+        let slots = ResultSlots<T>(count: iterations)
+        run(iterations, jobs: jobs) { i in slots.set(i, body(i)) }
+        return slots.values
+    }
+
+    /// Like `map`, for throwing bodies: the first error in index order is thrown once all iterations are done.
+    static func mapThrowing<T>(_ iterations: Int, jobs: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
+        let results = map(iterations, jobs: jobs) { i in Result { try body(i) } }
+        return try results.map { try $0.get() }
+    }
+
     /// Splits `count` elements into at most `jobs` contiguous slices of at least `minimum` elements (smaller ones
-    /// cost more in dispatch than they save) and runs `body(slice, range)` for each.
-    static func slices(
-        of count: Int, jobs: Int, minimum: Int = 16_384, _ body: @Sendable (_ slice: Int, _ range: Range<Int>) -> Void
-    ) {
+    /// cost more in dispatch than they save), runs `body(range)` for each, and returns the results in slice order.
+    static func slices<T>(
+        of count: Int, jobs: Int, minimum: Int = 16_384, _ body: @Sendable (_ range: Range<Int>) -> T
+    ) -> [T] {
         let slices = max(1, min(jobs, count / minimum))
         let perSlice = (count + slices - 1) / slices
-        run(slices, jobs: jobs) { s in
-            let start = s * perSlice
-            let end = min(count, start + perSlice)
-            if start < end { body(s, start..<end) }
+        return map(slices, jobs: jobs) { s in
+            let start = min(count, s * perSlice)
+            return body(start..<min(count, start + perSlice))
         }
     }
+}
+
+/// One result slot per parallel iteration. Unchecked Sendable because each iteration writes only its own slot, and
+/// the slots are read only after `concurrentPerform` has returned.
+private final class ResultSlots<T>: @unchecked Sendable {
+    private let slots: UnsafeMutableBufferPointer<T?>
+    init(count: Int) {
+        slots = .allocate(capacity: max(count, 1))
+        slots.initialize(repeating: nil)
+    }
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+    func set(_ i: Int, _ value: T) { slots[i] = value }
+    var values: [T] { slots.compactMap { $0 } }
 }
 
 /// Shares a buffer's base address with the iterations of `concurrentPerform`, whose closure must be `@Sendable`.
@@ -44,22 +73,6 @@ final class AlignedBuffer {
     deinit { bytes.deallocate() }
     var base: UnsafeMutableRawPointer { bytes.baseAddress! }
     var count: Int { bytes.count }
-}
-
-/// One error slot per parallel iteration, so the first failure in input order is the one reported.
-final class ErrorSlots: @unchecked Sendable {
-    // Each iteration writes only its own slot; they are read after concurrentPerform returns.
-    private let slots: UnsafeMutableBufferPointer<(any Error)?>
-    init(count: Int) {
-        slots = .allocate(capacity: max(count, 1))
-        slots.initialize(repeating: nil)
-    }
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-    func set(_ i: Int, _ e: any Error) { slots[i] = e }
-    var first: (any Error)? { slots.lazy.compactMap { $0 }.first }
 }
 
 /// Moves a non-Sendable reference to the producer thread; only that thread uses it until `done` is signalled.
