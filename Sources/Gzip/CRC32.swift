@@ -21,10 +21,4 @@ public enum CRC32 {
             return UInt32(truncatingIfNeeded: crc32_z(uLong(initial), base.assumingMemoryBound(to: Bytef.self), bytes.count))
         }
     }
-
-    /// CRC-32 of A followed by B, given CRC(A) = `a`, CRC(B) = `b` and B's length.
-    public static func combine(_ a: UInt32, _ b: UInt32, lengthOfB: Int) -> UInt32 {
-        precondition(lengthOfB >= 0, "negative length")
-        return UInt32(truncatingIfNeeded: crc32_combine(uLong(a), uLong(b), off_t(lengthOfB)))
-    }
 }

@@ -35,21 +35,6 @@ public enum GzipBlocks {
             + max(zlibBound, HuffmanDeflate.maxCompressedByteCount(inputCount: inputCount))
     }
 
-    /// Appends one complete member for `input` to `output`. Thread-safe (own z_stream per call). Strategy `.huffman`
-    /// at levels 1...9 uses HuffmanDeflate rather than zlib (same format, ~4x faster); level 0 is zlib's stored.
-    /// An empty `input` gives a valid 34-byte member, usable as an end-of-file marker.
-    /// `input.count` over UInt32.max traps; a member that would exceed it throws `.compressionFailed`.
-    public static func compressMember(_ input: UnsafeRawBufferPointer, level: Int, strategy: DeflateStrategy,
-                                      into output: inout [UInt8]) throws {
-        // The member is built in a scratch buffer big enough for the worst case, then appended with one memcpy.
-        // (Zero-filling `output` and trimming it was 20x slower in debug builds.)
-        let member = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: maxMemberByteCount(inputCount: input.count), alignment: 64)
-        defer { member.deallocate() }
-        let count = try compressMember(input, level: level, strategy: strategy, into: member)
-        output.append(contentsOf: UnsafeRawBufferPointer(rebasing: member[0..<count]))
-    }
-
     /// Writes one complete member for `input` at the start of `buffer`, which must hold at least
     /// `maxMemberByteCount(inputCount: input.count)` bytes; returns the member's size. Thread-safe; lets a caller
     /// reuse its buffers so that no memory is allocated per block.

@@ -1,5 +1,6 @@
 // GzipTests support: fixture paths, the inflate libraries to test, feeding the decoder in chunks, a seeded
 // generator, and running the independent readers and writers (gzip(1), pigz, python3) that the tests compare against.
+import CZlib
 import Foundation
 @testable import Gzip
 
@@ -158,4 +159,25 @@ final class LockedBox<Value>: @unchecked Sendable {
     init(_ value: Value) { stored = value }
     var value: Value { lock.withLock { stored } }
     func update(_ body: (inout Value) -> Void) { lock.withLock { body(&stored) } }
+}
+
+// Test-only conveniences that the product does not need (kept out of the Gzip module).
+extension GzipBlocks {
+    /// Appends one complete member for `input` to `output` (a copy of the product's buffer-based call).
+    static func compressMember(
+        _ input: UnsafeRawBufferPointer, level: Int, strategy: DeflateStrategy, into output: inout [UInt8]
+    ) throws {
+        let member = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: maxMemberByteCount(inputCount: input.count), alignment: 64)
+        defer { member.deallocate() }
+        let count = try compressMember(input, level: level, strategy: strategy, into: member)
+        output.append(contentsOf: UnsafeRawBufferPointer(rebasing: member[0..<count]))
+    }
+}
+
+extension CRC32 {
+    /// CRC-32 of A followed by B, given CRC(A) = `a`, CRC(B) = `b` and B's length (zlib's crc32_combine).
+    static func combine(_ a: UInt32, _ b: UInt32, lengthOfB: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: crc32_combine(uLong(a), uLong(b), off_t(lengthOfB)))
+    }
 }

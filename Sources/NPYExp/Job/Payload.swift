@@ -52,23 +52,20 @@ final class BlockGzipPayload: PayloadSink {
 
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let take = min(bytes.count - offset, batch.count - filled)
-            (batch.base + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
-            filled += take
-            offset += take
-            if filled == batch.count { try flush() }
-        }
+        var filled = self.filled
+        defer { self.filled = filled }
+        try batch.gather(bytes, filled: &filled) { try flush($0) }
     }
 
     func finish() throws {
-        try flush()
+        try flush(filled)
+        filled = 0
     }
 
-    private func flush() throws {
+    /// Deflates the first `filled` bytes of the batch, one block per core, and writes the members in order.
+    private func flush(_ filled: Int) throws {
         guard filled > 0 else { return }
-        let strategy = self.strategy ?? chooseStrategy()
+        let strategy = self.strategy ?? chooseStrategy(filled)
         self.strategy = strategy
         let blocks = (filled + blockSize - 1) / blockSize
         let level = self.level
@@ -91,11 +88,10 @@ final class BlockGzipPayload: PayloadSink {
         for (member, size) in zip(members, sizes) {
             try destination.write(UnsafeRawBufferPointer(start: member.base, count: size))
         }
-        filled = 0
     }
 
     /// The sample is the start of the first batch: up to 256 KiB, header included, as later blocks resemble it.
-    private func chooseStrategy() -> DeflateStrategy {
+    private func chooseStrategy(_ filled: Int) -> DeflateStrategy {
         let sample = UnsafeRawBufferPointer(start: batch.base, count: min(filled, 256 << 10))
         return GzipBlocks.chooseStrategy(sample: sample, level: level)
     }

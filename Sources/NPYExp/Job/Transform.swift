@@ -192,7 +192,8 @@ final class ExpTransform {
     /// End of input: checks the stream (and the operand's), processes the last partial chunk, finishes the encoding.
     func finish() throws {
         try parser.finish()
-        if filled > 0 { try processChunk() }
+        if filled > 0 { try processChunk(filled) }
+        filled = 0
         try operand?.finish()
         try sink.finish()
     }
@@ -225,21 +226,16 @@ final class ExpTransform {
     /// Array bytes (never past the declared length) gathered into element-aligned chunks.
     private func consumeData(_ bytes: UnsafeRawBufferPointer) throws {
         guard let chunk = inputChunk else { return }
-        var offset = 0
-        while offset < bytes.count {
-            let take = min(bytes.count - offset, chunk.count - filled)
-            (chunk.base + filled).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
-            filled += take
-            offset += take
-            if filled == chunk.count { try processChunk() }
-        }
+        var filled = self.filled
+        defer { self.filled = filled }
+        try chunk.gather(bytes, filled: &filled) { try processChunk($0) }
     }
 
     /// Converts the chunk (and the operand's matching elements) to the compute type and applies the operation on
     /// all cores; each slice touches only its own range of every buffer.
-    private func processChunk() throws {
+    private func processChunk(_ byteCount: Int) throws {
         guard let h = header, let type = computeType, let input = inputChunk else { return }
-        let count = filled / h.dtype.itemSize
+        let count = byteCount / h.dtype.itemSize
         let target = outputChunk ?? input
         let dtype = h.dtype
         let inBase = SharedPointer(raw: input.base)
@@ -279,6 +275,5 @@ final class ExpTransform {
         counts = perSlice.reduce(counts, +)
         elementCount += count
         try emit(UnsafeRawBufferPointer(start: target.base, count: count * type.itemSize))
-        filled = 0
     }
 }

@@ -73,6 +73,22 @@ final class AlignedBuffer {
     deinit { bytes.deallocate() }
     var base: UnsafeMutableRawPointer { bytes.baseAddress! }
     var count: Int { bytes.count }
+
+    /// Appends `pieces` after the first `filled` bytes; each time the buffer is full, `whenFull` gets the byte count
+    /// and the buffer starts over (`filled` back to 0). The way a stage turns pieces of any size into fixed chunks.
+    func gather(_ pieces: UnsafeRawBufferPointer, filled: inout Int, whenFull: (Int) throws -> Void) rethrows {
+        var offset = 0
+        while offset < pieces.count {
+            let take = min(pieces.count - offset, count - filled)
+            (base + filled).copyMemory(from: pieces.baseAddress! + offset, byteCount: take)
+            filled += take
+            offset += take
+            if filled == count {
+                try whenFull(filled)
+                filled = 0
+            }
+        }
+    }
 }
 
 /// Moves a non-Sendable reference to the producer thread; only that thread uses it until `done` is signalled.
