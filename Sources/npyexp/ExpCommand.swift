@@ -1,7 +1,8 @@
 // The default command: `npyexp [OPTIONS] INPUT...`. Validates the options, expands the inputs (arguments and
-// --files-from), keeps this shard's share (--shard), runs the pipeline on each with a progress line when stderr is a
-// terminal, reports failures one line each, and writes the run's manifest and SHA256SUMS file when asked.
-// Relies on swift-argument-parser and NPYExp.
+// --files-from; standard input when neither is given, as gzip does), keeps this shard's share (--shard), plans the run
+// (or, with --dry-run, prints the plan and stops), runs the pipeline on each input with a progress line when stderr is
+// a terminal, reports failures one line each, warns when a narrow output dtype turned finite results into inf, and
+// writes the run's manifest and SHA256SUMS file when asked. Relies on swift-argument-parser and NPYExp.
 import ArgumentParser
 import NPYExp
 
@@ -31,14 +32,15 @@ struct Exp: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exp",
         abstract: "Compute exp(x) for each input (the default command).",
+        usage: "npyexp [exp] [<options>] [<inputs> ...]",
         discussion: """
-            INPUT is a file, a directory (every *.npy and *.npy.gz below it), a quoted glob expanded by npyexp
-            (*, ?, [...], and ** for any depth), or - for standard input. Without -o the output goes beside the
-            input as NAME.exp.npy[.gz]; files with those names are never taken as inputs.
+            INPUT is a file, a directory (every *.npy and *.npy.gz below it), a quoted glob expanded by npyexp (*, ?, [...], and ** for any depth), or - for standard input. With no INPUT and no --files-from, standard input is read and the result written to standard output, as gzip does. Without -o the output goes beside the input as NAME.exp.npy[.gz]; files with those names are never taken as inputs.
+
+            The output container follows the input's (gzip in, gzip out), also under -c; --no-gzip writes plain .npy, --gzip always gzip.
             """
     )
 
-    @Argument(help: "Files, directories, quoted globs, or - for standard input.")
+    @Argument(help: "Files, directories, quoted globs, or - for standard input.", completion: .file())
     var inputs: [String] = []
 
     @OptionGroup var output: OutputOptions
@@ -84,6 +86,12 @@ struct Exp: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Show a progress line on stderr (default: only when stderr is a terminal).")
     var progress: Bool?
 
+    @Flag(name: [.customLong("dry-run"), .customLong("plan")], help: "Print what would be done to each input (its output, shard, do or skip) and a summary; write nothing.")
+    var dryRun = false
+
+    @Flag(help: "With --dry-run: JSON Lines (one object per input, then a summary object).")
+    var json = false
+
     @Option(help: ArgumentHelp(
         "The output's file name for standard input under --output-dir (required there).", valueName: "NAME"))
     var stdinName: String?
@@ -96,7 +104,10 @@ struct Exp: ParsableCommand {
             throw ValidationError("--files-from - and the input - both want standard input")
         }
         if nullSeparated && filesFrom == nil { throw ValidationError("-0/--null needs --files-from") }
-        if let shardCount, shardCount < 1 { throw ValidationError("--shard-count must be at least 1") }
+        if let shardCount, !(1...1_000_000).contains(shardCount) {
+            throw ValidationError("--shard-count must be 1-1000000, got \(shardCount)")
+        }
+        if json && !dryRun { throw ValidationError("--json goes with --dry-run") }
         if shardCount != nil && shard != "auto" { throw ValidationError("--shard-count goes with --shard auto") }
         if shard != nil && (output.stdout || readsStandardInput) {
             throw ValidationError("--shard needs files, not standard input or --stdout")
@@ -155,26 +166,17 @@ struct Exp: ParsableCommand {
     }
 
     func run() throws {
-        SignalCleanup.install()
         let started = Clock.now()
         let (items, problems) = try discoverInputs()
-        var configuration = makeConfiguration()
         let counter = ProgressCounter()
-        configuration.progress = counter
-        var options = BatchOptions()
-        (options.stopAfterFailure, options.toStandardOutput) = (failFast, output.stdout)
-        (options.manifest, options.sums, options.shard) = (manifest, sums, try resolveShard())
-        options.version = NPYExpCommand.version
-        let runner = BatchRunner(configuration, options: options)
-        let plan: RunPlan
-        do { plan = try runner.plan(items) } catch {
-            printError("npyexp: \(error)")
-            throw ExitCode(ExitStatus.usage)
+        let runner = try makeRunner(counter: counter)
+        let plan = try makePlan(runner, items)
+        if dryRun {
+            let status = DryRun(json: json, shard: runner.options.shard).report(plan, runner: runner, problems: problems)
+            if status != ExitStatus.success { throw ExitCode(status) }
+            return
         }
-        if verbose { for item in plan.ownOutputs { printError("npyexp: \(item.path): skipped (an npyexp output)") } }
-        if output.stdout && plan.inputs.count > 1 {
-            throw ValidationError("--stdout takes a single input, got \(plan.inputs.count)")
-        }
+        SignalCleanup.install()
         let display = makeDisplay(plan, counter: counter)
         let verbose = self.verbose
         display.start()
@@ -184,8 +186,34 @@ struct Exp: ParsableCommand {
         }
         display.finish()
         for error in result.recordErrors { printError("npyexp: \(error)") }
+        if !quiet, let warning = Self.overflowWarning(result.reports) { printError(warning) }
         let status = result.exitStatus(discoveryProblems: problems)
         if status != ExitStatus.success { throw ExitCode(status) }
+    }
+
+    /// The batch runner for this command line; `counter` counts input bytes for the progress line.
+    func makeRunner(counter: ProgressCounter) throws -> BatchRunner {
+        var configuration = makeConfiguration()
+        configuration.progress = counter
+        var options = BatchOptions()
+        (options.stopAfterFailure, options.toStandardOutput) = (failFast, output.stdout)
+        (options.manifest, options.sums, options.shard) = (manifest, sums, try resolveShard())
+        options.version = NPYExpCommand.version
+        return BatchRunner(configuration, options: options)
+    }
+
+    /// The run's plan; a refused plan is a usage error (exit 64), as is -c with more than one input.
+    func makePlan(_ runner: BatchRunner, _ items: [InputItem]) throws -> RunPlan {
+        let plan: RunPlan
+        do { plan = try runner.plan(items) } catch {
+            printError("npyexp: \(error)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        if verbose { for item in plan.ownOutputs { printError("npyexp: \(item.path): skipped (an npyexp output)") } }
+        if output.stdout && plan.inputs.count > 1 {
+            throw ValidationError("--stdout takes a single input, got \(plan.inputs.count)")
+        }
+        return plan
     }
 
     /// The inputs INPUT and --files-from name, this shard's share of them; problems are printed and counted.
@@ -227,6 +255,18 @@ extension Exp {
     /// Size on disk of a regular file; nil for standard input or anything stat cannot size.
     static func fileSize(_ path: String) -> Int? {
         path == "-" ? nil : InputDiscovery.regularFileSize(path)
+    }
+
+    /// The one-line warning when finite inputs overflowed to inf only because the output dtype is narrow; nil when
+    /// none did.
+    static func overflowWarning(_ reports: [FileReport]) -> String? {
+        let hit = reports.filter { $0.counts.narrowOverflow > 0 }
+        guard !hit.isEmpty else { return nil }
+        let count = hit.reduce(0) { $0 + $1.counts.narrowOverflow }
+        var dtypes: [String] = []
+        for name in hit.compactMap({ $0.outputDType?.name }) where !dtypes.contains(name) { dtypes.append(name) }
+        let files = hit.count == 1 ? hit[0].input.path : "\(hit.count) files"
+        return "npyexp: warning: \(count) finite input\(count == 1 ? "" : "s") overflowed to inf in \(dtypes.joined(separator: "/")) (\(files)); --dtype float64 keeps them finite"
     }
 
     /// One line per input on stderr: failures always, the rest with -v.

@@ -21,10 +21,14 @@ struct NPYExpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "npyexp",
         abstract: "Apply exp element-wise to NumPy .npy / .npy.gz tensors, streamed, on all cores.",
+        usage: """
+            npyexp [exp] [<options>] [<inputs> ...]
+            npyexp <subcommand> [<options>] ...
+            """,
         discussion: """
-            Outputs are written atomically with a SHA-256 sidecar (OUTPUT.sha256, checked by `sha256sum -c`).
-            Exit status: 0 all done, 1 some input failed, 64 usage error, 66 no input matched,
-            74 an output could not be written, 128+N killed by signal N.
+            exp is the default command: `npyexp x.npy` is `npyexp exp x.npy`; see `npyexp exp --help` for its options. Outputs are written atomically with a SHA-256 sidecar (OUTPUT.sha256, checked by `sha256sum -c` or `npyexp verify`).
+
+            Exit status: 0 all done, 1 some input failed, 64 usage error, 66 no input matched, 74 an output could not be written, 128+N killed by signal N.
             """,
         version: "\(version) (inflate: \(Inflater.backendName))",
         subcommands: [Exp.self, Backward.self, Verify.self, Inspect.self],

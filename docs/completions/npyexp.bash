@@ -173,27 +173,34 @@ _npyexp() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    exp|inspect|help)
+    exp|backward|verify|inspect|help)
         # Offer subcommand argument completions
         "_npyexp_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'exp inspect help' -- "${cur}"))
+        # exp is the default command: until a subcommand is named, complete its options and inputs too.
+        unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
+        COMPREPLY=()
+        _npyexp_exp
+        if [[ "${COMP_CWORD}" -eq 1 ]]; then
+            COMPREPLY+=($(compgen -W 'exp backward verify inspect help' -- "${cur}"))
+        fi
         ;;
     esac
 }
 
 _npyexp_exp() {
     repeating_flags=()
-    non_repeating_flags=(-c --stdout --gzip --no-gzip -f --force -q --quiet -v --verbose --fail-fast -0 --null --progress --no-progress --version -h --help)
+    non_repeating_flags=(-c --stdout --gzip --no-gzip -f --force -q --quiet -v --verbose --fail-fast -0 --null --progress --no-progress --dry-run --plan --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(-o --output-dir -j --jobs -l --level --strategy --dtype --files-from --shard --shard-count --manifest --sums)
+    non_repeating_options=(-o --output-dir -j --jobs -l --level --strategy --dtype --files-from --shard --shard-count --manifest --sums --stdin-name)
     __npyexp_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '-o'|'--output-dir')
+        __npyexp_add_completions -d
         return
         ;;
     '-j'|'--jobs')
@@ -229,6 +236,78 @@ _npyexp_exp() {
         __npyexp_add_completions -f
         return
         ;;
+    '--stdin-name')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __npyexp_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_npyexp_backward() {
+    repeating_flags=()
+    non_repeating_flags=(-c --stdout --gzip --no-gzip -f --force -q --quiet -v --verbose --fail-fast --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-o --output-dir -j --jobs -l --level --strategy --dtype --manifest --sums)
+    __npyexp_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-o'|'--output-dir')
+        __npyexp_add_completions -d
+        return
+        ;;
+    '-j'|'--jobs')
+        return
+        ;;
+    '-l'|'--level')
+        return
+        ;;
+    '--strategy')
+        __npyexp_add_completions -W 'auto'$'\n''default'$'\n''filtered'$'\n''huffman'$'\n''rle'
+        return
+        ;;
+    '--dtype')
+        __npyexp_add_completions -W 'float16'$'\n''float32'$'\n''float64'
+        return
+        ;;
+    '--manifest')
+        __npyexp_add_completions -f
+        return
+        ;;
+    '--sums')
+        __npyexp_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_npyexp_verify() {
+    repeating_flags=()
+    non_repeating_flags=(-q --quiet --status --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-j --jobs)
+    __npyexp_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-j'|'--jobs')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __npyexp_add_completions -f
+        return
+        ;;
     esac
 }
 
@@ -238,6 +317,14 @@ _npyexp_inspect() {
     repeating_options=()
     non_repeating_options=()
     __npyexp_offer_flags_options -1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __npyexp_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _npyexp_help() {

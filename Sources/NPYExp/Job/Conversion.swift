@@ -22,8 +22,11 @@ public enum ComputeType: String, Sendable, CaseIterable {
 
     var isComplex: Bool { self == .complex64 || self == .complex128 }
 
-    /// The output type for `input` when the user asked for `requested` (nil: follow torch's rules).
-    public static func resolve(input: NPYDType, requested: ComputeType?) throws -> ComputeType {
+    /// The output type for `input` when the user asked for `requested` (nil: follow `promotion`'s rules for integer
+    /// and bool inputs; floats and complex keep their dtype under both).
+    public static func resolve(input: NPYDType, requested: ComputeType?, promotion: Promotion = .torch) throws
+        -> ComputeType
+    {
         if input.kind == .complex {
             let own: ComputeType = input.itemSize == 8 ? .complex64 : .complex128
             if let requested, requested != own {
@@ -46,9 +49,17 @@ public enum ComputeType: String, Sendable, CaseIterable {
             default: return .float64
             }
         default:
-            return .float32
+            return promotion == .torch ? .float32 : input.itemSize == 1 ? .float16 : input.itemSize == 2 ? .float32 : .float64
         }
     }
+}
+
+/// How integer and bool inputs are promoted to a float dtype when no output dtype is asked for.
+public enum Promotion: String, Sendable, CaseIterable {
+    /// torch.exp: float32 (torch's default float dtype) for every integer and bool dtype.
+    case torch
+    /// numpy.exp: float16 for int8, uint8 and bool, float32 for int16 and uint16, float64 for wider integers.
+    case numpy
 }
 
 struct ConversionError: Error, CustomStringConvertible {

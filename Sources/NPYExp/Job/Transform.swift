@@ -72,6 +72,10 @@ public struct ResultCounts: Sendable, Equatable {
     public var overflowToInfinity = 0
     public var nan = 0
     public var underflowToZero = 0
+    /// Results that overflowed to +inf only because the output dtype is narrow: the input was finite and at most
+    /// ln(Double.greatestFiniteMagnitude), so exp in float64 would be finite (`--dtype float64` keeps them). Always 0
+    /// for float64 and complex outputs; included in `overflowToInfinity`.
+    public var narrowOverflow = 0
     public init() {}
 
     static func + (a: ResultCounts, b: ResultCounts) -> ResultCounts {
@@ -79,6 +83,7 @@ public struct ResultCounts: Sendable, Equatable {
         r.overflowToInfinity += b.overflowToInfinity
         r.nan += b.nan
         r.underflowToZero += b.underflowToZero
+        r.narrowOverflow += b.narrowOverflow
         return r
     }
 
@@ -96,6 +101,22 @@ public struct ResultCounts: Sendable, Equatable {
             }
         }
         return r
+    }
+
+    /// Elements (before exp) whose exp is +inf even in float64: above ln(Double.greatestFiniteMagnitude) =
+    /// 709.7827..., or +inf. Compared in the element's own type against the first value above that limit (float32
+    /// 709.78271484375, float16 710), so the loop stays a vectorisable compare-and-add.
+    static func beyondFloat64(_ type: ComputeType, _ p: UnsafeRawPointer, count: Int) -> Int {
+        func tally<F: BinaryFloatingPoint>(_ values: UnsafePointer<F>, from threshold: F) -> Int {
+            var n = 0
+            for i in 0..<count { n &+= values[i] >= threshold ? 1 : 0 }
+            return n
+        }
+        switch type {
+        case .float16: return tally(p.assumingMemoryBound(to: Float16.self), from: 710)
+        case .float32: return tally(p.assumingMemoryBound(to: Float.self), from: 709.78271484375)
+        case .float64, .complex64, .complex128: return 0
+        }
     }
 
     static func of(_ type: ComputeType, _ p: UnsafeRawPointer, count: Int) -> ResultCounts {
@@ -118,6 +139,7 @@ public struct ResultCounts: Sendable, Equatable {
 /// element-wise operation to a `PayloadSink`.
 final class ExpTransform {
     private let requested: ComputeType?
+    private let promotion: Promotion
     private let jobs: Int
     private let chunkBytes: Int
     private let sink: PayloadSink
@@ -137,8 +159,14 @@ final class ExpTransform {
     private var payloadHasher: SHA256?
     private(set) var elementCount = 0
 
-    init(requested: ComputeType?, jobs: Int, chunkBytes: Int, sink: PayloadSink, operand: OperandStream? = nil) {
+    /// `promotion` picks the output dtype of integer and bool inputs when `requested` is nil (exp only; backward's
+    /// dtype comes from its operand pair).
+    init(
+        requested: ComputeType?, promotion: Promotion = .torch, jobs: Int, chunkBytes: Int, sink: PayloadSink,
+        operand: OperandStream? = nil
+    ) {
         self.requested = requested
+        self.promotion = promotion
         self.jobs = max(1, jobs)
         self.chunkBytes = max(chunkBytes, 4096)
         self.sink = sink
@@ -175,7 +203,7 @@ final class ExpTransform {
         if let operand {
             type = try OperandStream.checkPair(result: operand.header, resultPath: operand.path, grad: h, requested: requested)
         } else {
-            type = try ComputeType.resolve(input: h.dtype, requested: requested)
+            type = try ComputeType.resolve(input: h.dtype, requested: requested, promotion: promotion)
         }
         header = h
         computeType = type
@@ -236,10 +264,13 @@ final class ExpTransform {
                 }
                 ElementOperation.backward(
                     type, result: converted.raw + range.lowerBound * type.itemSize, grad: results, count: range.count)
-            } else {
-                ElementOperation.exp(type, results, count: range.count)
+                return ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
             }
-            return ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
+            let beyond = ResultCounts.beyondFloat64(type, UnsafeRawPointer(results), count: range.count)
+            ElementOperation.exp(type, results, count: range.count)
+            var counted = ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
+            if type == .float16 || type == .float32 { counted.narrowOverflow = counted.overflowToInfinity - beyond }
+            return counted
         }
         counts = perSlice.reduce(counts, +)
         elementCount += count

@@ -163,3 +163,17 @@ struct Provenance: Equatable {
         self.init(size: size, mtimeNanoseconds: mtime, sha256: String(sha), recipe: String(recipe))
     }
 }
+
+extension Checksums {
+    /// Whether a planned input's output is already complete, by the very check a run makes before skipping it: the
+    /// sidecar verifies and records this input and `pipeline`'s options. False under `force`, for standard input and
+    /// for inputs without a planned output. Reads (hashes the output), never writes; used by `npyexp --dry-run`.
+    public static func isComplete(_ planned: PlannedInput, pipeline: ExpPipeline) -> Bool {
+        guard !pipeline.configuration.force, !planned.item.isStandardInput, let output = planned.output,
+            let container = output.inputContainer,
+            let input = try? InputFile(path: planned.item.path, exclusive: false, wait: false)
+        else { return false }
+        let recipe = pipeline.recipe(gzip: pipeline.outputIsGzip(container))
+        return completeOutputDigest(output.path, input: input, recipe: recipe) != nil
+    }
+}

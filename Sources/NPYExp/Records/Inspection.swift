@@ -213,32 +213,42 @@ public struct Inspection: Sendable {
         return o.text
     }
 
-    /// A few human lines for `inspect`.
+    /// Space saved by gzip as `gzip -l` shows it: 1 - compressed / uncompressed (nil for plain .npy or no payload).
+    public var spaceSaved: Double? {
+        container == .gzip && payloadBytes > 0 ? 1 - Double(fileBytes) / Double(payloadBytes) : nil
+    }
+
+    /// A few human lines for `inspect` ("1 element", "2 elements"; the gzip ratio is the space saved, in percent).
     public var text: String {
         let shapeText = "(" + header.shape.map(String.init).joined(separator: ", ") + (header.shape.count == 1 ? ",)" : ")")
         var lines = [
             "\(path):",
-            "  npy \(header.version), dtype \(header.dtype.name) ('\(header.dtype.descr)'), shape \(shapeText), \(header.fortranOrder ? "Fortran" : "C") order, \(header.elementCount) elements",
-            "  header \(headerBytes) bytes, data \(dataBytes) bytes",
+            "  npy \(header.version), dtype \(header.dtype.name) ('\(header.dtype.descr)'), shape \(shapeText), \(header.fortranOrder ? "Fortran" : "C") order, \(Self.count(header.elementCount, "element"))",
+            "  header \(Self.count(headerBytes, "byte")), data \(Self.count(dataBytes, "byte"))",
         ]
         switch container {
         case .plain:
-            lines.append("  plain .npy, \(fileBytes) bytes")
+            lines.append("  plain .npy, \(Self.count(fileBytes, "byte"))")
         case .gzip:
-            let ratio = payloadBytes > 0 ? Double(fileBytes) / Double(payloadBytes) : 0
             let kind = framing == .npyexpBlocks ? "npyexp blocks" : "standard gzip"
             lines.append(
-                "  gzip (\(kind)), \(fileBytes) bytes compressed, ratio \(Self.fixed(ratio, 4)), \(gzipMembers ?? 0) member\(gzipMembers == 1 ? "" : "s")"
+                "  gzip (\(kind)), \(Self.count(fileBytes, "byte")) compressed, \(Self.count(payloadBytes, "byte")) uncompressed, ratio \(Self.fixed((spaceSaved ?? 0) * 100, 1))% saved, \(Self.count(gzipMembers ?? 0, "member"))"
             )
         }
         return lines.joined(separator: "\n")
     }
 
+    /// "1 byte", "2 bytes", "0 bytes".
+    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
+    /// `value` with `digits` decimals, without Foundation (negative values keep their sign: gzip -l shows
+    /// negative space saved for data that grew).
     static func fixed(_ value: Double, _ digits: Int) -> String {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
-        let scaled = Int((value * scale).rounded())
+        let scaled = Int((value.magnitude * scale).rounded())
         let frac = String(scaled % Int(scale))
-        return "\(scaled / Int(scale))." + String(repeating: "0", count: digits - frac.count) + frac
+        let sign = value < 0 && scaled != 0 ? "-" : ""
+        return sign + "\(scaled / Int(scale))." + String(repeating: "0", count: digits - frac.count) + frac
     }
 }
