@@ -13,6 +13,7 @@ import Musl
 #endif
 
 extension ComputeType: ExpressibleByArgument {}
+extension Promotion: ExpressibleByArgument {}
 
 /// deflate strategy choices for `--strategy`.
 enum StrategyOption: String, ExpressibleByArgument, CaseIterable {
@@ -45,20 +46,13 @@ struct Exp: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Output dtype for real inputs: float16, float32 or float64 (default: keep floats, ints -> float32).")
-    var dtype: RealDType?
+    @OptionGroup var runOptions: RunOptions
 
-    @Flag(name: [.short, .long], help: "Redo outputs that are already complete.")
-    var force = false
+    @Option(help: ArgumentHelp(
+        "Output dtype of integer and bool inputs without --dtype: torch gives float32, numpy float16 for 8-bit, float32 for 16-bit and float64 for wider integers.",
+        valueName: "torch|numpy"))
+    var promote: Promotion = .torch
 
-    @Flag(name: [.short, .long], help: "Print nothing but errors.")
-    var quiet = false
-
-    @Flag(name: [.short, .long], help: "Print a line per input.")
-    var verbose = false
-
-    @Flag(help: "Stop at the first failed input.")
-    var failFast = false
 
     @Option(help: ArgumentHelp("Read more inputs from FILE, one per line (- for standard input).", valueName: "FILE"),
             completion: .file())
@@ -75,13 +69,6 @@ struct Exp: ParsableCommand {
     @Option(help: ArgumentHelp("Number of shards for --shard auto: the completions of a Kubernetes Indexed Job; under Slurm, array task ids are then 0-based shard numbers (rerun a subset with --array=3,11).", valueName: "N"))
     var shardCount: Int?
 
-    @Option(help: ArgumentHelp("Write a JSON Lines manifest of the run to FILE (one record per input, then a summary).", valueName: "FILE"),
-            completion: .file())
-    var manifest: String?
-
-    @Option(help: ArgumentHelp("Write a SHA256SUMS file of the outputs to FILE (paths relative to its directory).", valueName: "FILE"),
-            completion: .file())
-    var sums: String?
 
     @Flag(inversion: .prefixedNo, help: "Show a progress line on stderr (default: only when stderr is a terminal).")
     var progress: Bool?
@@ -112,9 +99,8 @@ struct Exp: ParsableCommand {
         if shard != nil && (output.stdout || readsStandardInput) {
             throw ValidationError("--shard needs files, not standard input or --stdout")
         }
-        if progress == true && quiet { throw ValidationError("--progress and --quiet exclude each other") }
+        if progress == true && runOptions.quiet { throw ValidationError("--progress and --quiet exclude each other") }
         _ = try resolveShard()
-        if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if inputs.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input given more than once") }
         if readsStandardInput && output.outputDir != nil && stdinName == nil {
             throw ValidationError("standard input with --output-dir needs --stdin-name NAME (the output's file name)")
@@ -132,13 +118,14 @@ struct Exp: ParsableCommand {
 
     var readsStandardInput: Bool { arguments.contains("-") }
 
-    func makeConfiguration() -> ExpConfiguration {
-        var c = ExpConfiguration()
-        c.outputType = dtype?.computeType
+    /// The configuration and batch options these options describe.
+    func makeConfiguration() throws -> (ExpConfiguration, BatchOptions) {
+        var (c, options) = (ExpConfiguration(), BatchOptions())
         output.apply(to: &c)
-        c.force = force
-        c.hashPayload = manifest != nil
-        return c
+        runOptions.apply(to: &c, &options, stdout: output.stdout)
+        c.promotion = promote
+        options.shard = try resolveShard()
+        return (c, options)
     }
 
     /// The shard this process handles, nil when not sharded. Errors are usage errors (exit 64).
@@ -178,7 +165,7 @@ struct Exp: ParsableCommand {
         }
         SignalCleanup.install()
         let display = makeDisplay(plan, counter: counter)
-        let verbose = self.verbose
+        let verbose = runOptions.verbose
         display.start()
         let result = runner.run(plan, started: started) { report in
             display.finished(report, size: display.isShown ? Self.fileSize(report.input.path) : nil)
@@ -186,19 +173,15 @@ struct Exp: ParsableCommand {
         }
         display.finish()
         for error in result.recordErrors { printError("npyexp: \(error)") }
-        if !quiet, let warning = Self.overflowWarning(result.reports) { printError(warning) }
+        if !runOptions.quiet, let warning = Self.overflowWarning(result.reports) { printError(warning) }
         let status = result.exitStatus(discoveryProblems: problems)
         if status != ExitStatus.success { throw ExitCode(status) }
     }
 
     /// The batch runner for this command line; `counter` counts input bytes for the progress line.
     func makeRunner(counter: ProgressCounter) throws -> BatchRunner {
-        var configuration = makeConfiguration()
+        var (configuration, options) = try makeConfiguration()
         configuration.progress = counter
-        var options = BatchOptions()
-        (options.stopAfterFailure, options.toStandardOutput) = (failFast, output.stdout)
-        (options.manifest, options.sums, options.shard) = (manifest, sums, try resolveShard())
-        options.version = NPYExpCommand.version
         return BatchRunner(configuration, options: options)
     }
 
@@ -209,7 +192,7 @@ struct Exp: ParsableCommand {
             printError("npyexp: \(error)")
             throw ExitCode(ExitStatus.usage)
         }
-        if verbose { for item in plan.ownOutputs { printError("npyexp: \(item.path): skipped (an npyexp output)") } }
+        if runOptions.verbose { for item in plan.ownOutputs { printError("npyexp: \(item.path): skipped (an npyexp output)") } }
         if output.stdout && plan.inputs.count > 1 {
             throw ValidationError("--stdout takes a single input, got \(plan.inputs.count)")
         }
@@ -241,7 +224,7 @@ struct Exp: ParsableCommand {
     /// The progress display for a plan (sizes from the file system; standard input has none).
     func makeDisplay(_ plan: RunPlan, counter: ProgressCounter) -> ProgressDisplay {
         let environment = Self.environment()
-        let mode = ProgressMode.choose(forced: progress, quiet: quiet, environment: environment)
+        let mode = ProgressMode.choose(forced: progress, quiet: runOptions.quiet, environment: environment)
         let sizes = mode == .off ? [nil] : plan.inputs.map { Self.fileSize($0.item.path) }
         return ProgressDisplay(
             mode: mode, counter: counter,

@@ -216,7 +216,7 @@ import Testing
     /// Enable when `ExpConfiguration.promotion` is wired through the pipeline and `--promote` added to exp (the
     /// library's `Promotion` and `ComputeType.resolve(promotion:)` are in place; see PromotionTests). Passes with the
     /// wiring applied (checked).
-    @Test(.disabled("needs ExpConfiguration.promotion and exp --promote (the lead's files)"))
+    @Test
     func numpyPromotionKeepsWideIntegersFinite() throws {
         let dir = try scratchDirectory("conv-promote")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -23,6 +23,8 @@ public enum ContainerChoice: String, Sendable {
 public struct ExpConfiguration: Sendable {
     /// Output dtype for real inputs (nil: torch.exp's rules).
     public var outputType: ComputeType?
+    /// How integer and bool inputs are promoted when `outputType` is nil: torch's float32, or numpy's by width.
+    public var promotion: Promotion = .torch
     /// The output container.
     public var container: ContainerChoice = .followInput
     /// zlib level 0-9.

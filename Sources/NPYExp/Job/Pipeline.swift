@@ -131,7 +131,7 @@ public final class ExpPipeline: Sendable {
                 return try OperandStream(reader, path: file.path, chunkBytes: configuration.chunkBytes)
             }
             let transform = ExpTransform(
-                requested: configuration.outputType, jobs: configuration.jobs,
+                requested: configuration.outputType, promotion: configuration.promotion, jobs: configuration.jobs,
                 chunkBytes: configuration.chunkBytes, sink: makePayload(output, gzip: gzip), operand: operand)
             if configuration.hashPayload { transform.hashPayload() }
             // Small inputs are not worth a second thread; large ones inflate ahead of exp and deflate.
@@ -213,7 +213,7 @@ public final class ExpPipeline: Sendable {
         case .auto: strategy = "auto"
         case .fixed(let s): strategy = s.rawValue
         }
-        let dtype = configuration.outputType?.rawValue ?? "auto"
+        let dtype = configuration.outputType?.rawValue ?? (configuration.promotion == .torch ? "auto" : "auto-numpy")
         return gzip
             ? "dtype=\(dtype),gzip,level=\(configuration.level),strategy=\(strategy),block=\(configuration.blockSize)"
             : "dtype=\(dtype),plain"
