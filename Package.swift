@@ -61,9 +61,11 @@ let package = Package(
             name: "exp-accuracy", dependencies: ["ExpKernels", "CExpReference", "ToolSupport"], path: "Tools/exp-accuracy"),
         // Kernel throughput per dtype and dispatch path, side by side with numpy, on seeded mixed inputs.
         .executableTarget(name: "exp-bench", dependencies: ["ExpKernels", "ToolSupport"], path: "Tools/exp-bench"),
-        // libFuzzer targets (`.ci/fuzz`: swift build --sanitize=fuzzer); a plain build makes seed/crash replayers.
-        .executableTarget(name: "fuzz-npy-header", dependencies: ["NPYFormat"], path: "Tools/fuzz-npy-header"),
-        .executableTarget(name: "fuzz-stream", dependencies: ["NPYExp"], path: "Tools/fuzz-stream"),
+        // libFuzzer targets (`.ci/fuzz`: fuzzer + address sanitizers, corpus in Tools/fuzz-corpus); a plain build makes
+        // seed/crash replayers.
+        .target(name: "FuzzSupport", path: "Tools/FuzzSupport"),
+        .executableTarget(name: "fuzz-npy-header", dependencies: ["NPYFormat", "FuzzSupport"], path: "Tools/fuzz-npy-header"),
+        .executableTarget(name: "fuzz-stream", dependencies: ["NPYExp", "FuzzSupport"], path: "Tools/fuzz-stream"),
         .testTarget(name: "NPYFormatTests", dependencies: ["NPYFormat"]),
         .testTarget(name: "GzipTests", dependencies: ["Gzip"]),
         .testTarget(name: "ExpKernelsTests", dependencies: ["ExpKernels", "CExpReference", "ToolSupport"]),

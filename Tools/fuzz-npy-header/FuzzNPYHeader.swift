@@ -3,6 +3,7 @@
 // tried, to "not complete yet" (nil) and never to an error, since the pipeline feeds it whatever a read returned; and
 // a parsed header re-encodes (np.save layout, 64-byte aligned) to bytes that parse back to the same header.
 // Built with `swift build --sanitize=fuzzer`; a plain build replays the files given as arguments instead. Relies on NPYFormat only.
+import FuzzSupport
 import NPYFormat
 
 #if canImport(Glibc)
@@ -57,16 +58,3 @@ let replayed: Int = {
     
     return CommandLine.arguments.count - 1
 }()
-
-func readWholeFile(_ path: String) -> [UInt8] {
-    guard let f = fopen(path, "rb") else { return [] }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n == 0 { break }
-        out += chunk[..<n]
-    }
-    return out
-}

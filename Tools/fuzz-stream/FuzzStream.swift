@@ -9,6 +9,7 @@
 // ExpPipeline(_:).process(_:toStandardOutput:), InputItem(path:base:relativePath:), FileReport.error,
 // OutputVerifier.structuralFault(of:).
 // Built with `swift build --sanitize=fuzzer`; a plain build replays the files given as arguments instead. Relies on NPYExp.
+import FuzzSupport
 import NPYExp
 
 #if canImport(Glibc)
@@ -71,16 +72,3 @@ let replayed: Int = {
     unlink(scratchPath)
     return CommandLine.arguments.count - 1
 }()
-
-func readWholeFile(_ path: String) -> [UInt8] {
-    guard let f = fopen(path, "rb") else { return [] }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n == 0 { break }
-        out += chunk[..<n]
-    }
-    return out
-}
