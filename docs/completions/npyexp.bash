@@ -194,7 +194,7 @@ _npyexp_exp() {
     repeating_flags=()
     non_repeating_flags=(-c --stdout --gzip --no-gzip -f --force -q --quiet -v --verbose --fail-fast -0 --null --progress --no-progress --dry-run --plan --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(-o --output-dir -j --jobs -l --level --strategy --dtype --files-from --shard --shard-count --manifest --sums --stdin-name)
+    non_repeating_options=(-o --output-dir -j --jobs -l --level --strategy --dtype --manifest --sums --promote --files-from --shard --shard-count --stdin-name)
     __npyexp_offer_flags_options -1
 
     # Offer option value completions
@@ -217,6 +217,18 @@ _npyexp_exp() {
         __npyexp_add_completions -W 'float16'$'\n''float32'$'\n''float64'
         return
         ;;
+    '--manifest')
+        __npyexp_add_completions -f
+        return
+        ;;
+    '--sums')
+        __npyexp_add_completions -f
+        return
+        ;;
+    '--promote')
+        __npyexp_add_completions -W 'torch'$'\n''numpy'
+        return
+        ;;
     '--files-from')
         __npyexp_add_completions -f
         return
@@ -226,14 +238,6 @@ _npyexp_exp() {
         return
         ;;
     '--shard-count')
-        return
-        ;;
-    '--manifest')
-        __npyexp_add_completions -f
-        return
-        ;;
-    '--sums')
-        __npyexp_add_completions -f
         return
         ;;
     '--stdin-name')

@@ -23,7 +23,7 @@ function __npyexp_parse_tokens -S
         __npyexp_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'exp'
-            __npyexp_parse_subcommand -r 1 'o/output-dir=' 'c/stdout' 'j/jobs=' 'l/level=' 'strategy=' 'gzip' 'no-gzip' 'dtype=' 'f/force' 'q/quiet' 'v/verbose' 'fail-fast' 'files-from=' '0/null' 'shard=' 'shard-count=' 'manifest=' 'sums=' 'progress' 'no-progress' 'dry-run' 'json' 'stdin-name=' 'version' 'h/help'
+            __npyexp_parse_subcommand -r 1 'o/output-dir=' 'c/stdout' 'j/jobs=' 'l/level=' 'strategy=' 'gzip' 'no-gzip' 'dtype=' 'f/force' 'q/quiet' 'v/verbose' 'fail-fast' 'manifest=' 'sums=' 'promote=' 'files-from=' '0/null' 'shard=' 'shard-count=' 'progress' 'no-progress' 'dry-run' 'json' 'stdin-name=' 'version' 'h/help'
         case 'backward'
             __npyexp_parse_subcommand -r 1 'o/output-dir=' 'c/stdout' 'j/jobs=' 'l/level=' 'strategy=' 'gzip' 'no-gzip' 'dtype=' 'f/force' 'q/quiet' 'v/verbose' 'fail-fast' 'manifest=' 'sums=' 'version' 'h/help'
         case 'verify'
@@ -105,12 +105,13 @@ complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options 
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" q quiet' -s 'q' -l 'quiet' -d 'Print nothing but errors.'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" v verbose' -s 'v' -l 'verbose' -d 'Print a line per input.'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" fail-fast' -l 'fail-fast' -d 'Stop at the first failed input.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" manifest' -l 'manifest' -d 'Write a JSON Lines manifest of the run to FILE (one record per input, then a summary).' -rF
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" sums' -l 'sums' -d 'Write a SHA256SUMS file of the outputs to FILE (paths relative to its directory).' -rF
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" promote' -l 'promote' -d 'Output dtype of integer and bool inputs without --dtype: torch gives float32, numpy float16 for 8-bit, float32 for 16-bit and float64 for wider integers.' -rfka 'torch numpy'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" files-from' -l 'files-from' -d 'Read more inputs from FILE, one per line (- for standard input).' -rF
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" 0 null' -s '0' -l 'null' -d 'Names in --files-from are separated by NUL (find -print0).'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" shard' -l 'shard' -d 'Process only shard K of N (1-based), chosen by a hash of each input\'s relative path; auto reads Slurm (array or srun step), Kubernetes or AWS Batch variables.' -rfka 'auto'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" shard-count' -l 'shard-count' -d 'Number of shards for --shard auto: the completions of a Kubernetes Indexed Job; under Slurm, array task ids are then 0-based shard numbers (rerun a subset with --array=3,11).' -rfka ''
-complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" manifest' -l 'manifest' -d 'Write a JSON Lines manifest of the run to FILE (one record per input, then a summary).' -rF
-complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" sums' -l 'sums' -d 'Write a SHA256SUMS file of the outputs to FILE (paths relative to its directory).' -rF
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" progress' -l 'progress' -d 'Show a progress line on stderr (default: only when stderr is a terminal).'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" no-progress' -l 'no-progress' -d 'Show a progress line on stderr (default: only when stderr is a terminal).'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" dry-run plan' -l 'dry-run' -l 'plan' -d 'Print what would be done to each input (its output, shard, do or skip) and a summary; write nothing.'
