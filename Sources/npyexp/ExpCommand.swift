@@ -259,23 +259,14 @@ extension Exp {
         switch report.status {
         case .done:
             guard verbose else { return }
-            let shape = report.shape.map { "(" + $0.map(String.init).joined(separator: ", ") + ")" } ?? "?"
+            let shape = report.shape.map(Format.shape) ?? "?"
             printError(
-                "npyexp: \(item.path) -> \(report.outputPath ?? "<stdout>"): \(report.inputDType?.name ?? "?") -> \(report.outputDType?.name ?? "?") \(shape), \(report.outputBytes) bytes, \(String(format3: report.seconds)) s"
+                "npyexp: \(item.path) -> \(report.outputPath ?? "<stdout>"): \(report.inputDType?.name ?? "?") -> \(report.outputDType?.name ?? "?") \(shape), \(report.outputBytes) bytes, \(Format.seconds(report.seconds))"
             )
         case .skipped:
             if verbose { printError("npyexp: \(item.path): skipped, \(report.outputPath ?? "") is complete") }
         case .failed(let error):
             printError("npyexp: \(error)")
         }
-    }
-}
-
-extension String {
-    /// A number with three decimals, without Foundation.
-    init(format3 value: Double) {
-        let scaled = Int((value * 1000).rounded())
-        let frac = String(scaled % 1000)
-        self = "\(scaled / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
     }
 }

@@ -3,6 +3,7 @@
 // --help, which names them on the --level line); ranges are checked with messages that name the option and the range.
 // Relies on swift-argument-parser and NPYExp.
 import ArgumentParser
+import Gzip
 import NPYExp
 
 /// Output placement and compression options, validated once and applied to an `ExpConfiguration`.
@@ -52,6 +53,8 @@ struct OutputOptions: ParsableArguments {
     var effectiveLevel: Int { shorthandLevels.first ?? level ?? 6 }
 
     func validate() throws {
+        // A bad NPYEXP_INFLATE is one usage error, not a failure of every input.
+        if case .failure(let error) = Inflater.selection { throw ValidationError(error.description) }
         if let level, !(0...9).contains(level) { throw ValidationError("--level must be 0-9, got \(level)") }
         let shorthands = shorthandLevels
         if shorthands.count > 1 || (shorthands.count == 1 && level != nil && level != shorthands[0]) {

@@ -141,35 +141,17 @@ final class ProgressDisplay: Sendable {
         var done = read + unread
         if let totalBytes { done = min(done, totalBytes) }
         let rate = Double(read) / elapsed
-        var text = "npyexp: \(files)/\(totalFiles) files, \(Self.bytes(done))"
-        if let totalBytes { text += " of \(Self.bytes(totalBytes))" }
-        text += ", \(Self.fixed1(rate / 1e6)) MB/s"
+        var text = "npyexp: \(files)/\(totalFiles) files, \(Format.bytes(done))"
+        if let totalBytes { text += " of \(Format.bytes(totalBytes))" }
+        text += ", \(Format.fixed(rate / 1e6, 1)) MB/s"
         if let totalBytes, files < totalFiles {
             let left = Double(totalBytes - done)
-            text += rate > 0 && read > 0 ? ", ETA \(Self.clock(left / rate))" : ", ETA --:--"
+            text += rate > 0 && read > 0 ? ", ETA \(Format.clock(left / rate))" : ", ETA --:--"
         } else {
-            text += ", \(Self.clock(elapsed))"
+            text += ", \(Format.clock(elapsed))"
         }
         guard failed > 0 else { return (text, text) }
         let failure = "\(failed) failed"
         return (text + ", " + failure, text + ", \u{1B}[31m" + failure + "\u{1B}[0m")
-    }
-
-    static func bytes(_ n: Int) -> String {
-        let units: [(Double, String)] = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
-        for (scale, unit) in units where Double(n) >= scale { return "\(fixed1(Double(n) / scale)) \(unit)" }
-        return "\(n) B"
-    }
-
-    static func fixed1(_ v: Double) -> String {
-        let tenths = Int((v * 10).rounded())
-        return "\(tenths / 10).\(tenths % 10)"
-    }
-
-    /// h:mm:ss or m:ss.
-    static func clock(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded(.up))
-        let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
-        return s >= 3600 ? "\(s / 3600):\(two(s / 60 % 60)):\(two(s % 60))" : "\(s / 60):\(two(s % 60))"
     }
 }

@@ -223,32 +223,18 @@ public struct Inspection: Sendable {
         let shapeText = "(" + header.shape.map(String.init).joined(separator: ", ") + (header.shape.count == 1 ? ",)" : ")")
         var lines = [
             "\(path):",
-            "  npy \(header.version), dtype \(header.dtype.name) ('\(header.dtype.descr)'), shape \(shapeText), \(header.fortranOrder ? "Fortran" : "C") order, \(Self.count(header.elementCount, "element"))",
-            "  header \(Self.count(headerBytes, "byte")), data \(Self.count(dataBytes, "byte"))",
+            "  npy \(header.version), dtype \(header.dtype.name) ('\(header.dtype.descr)'), shape \(shapeText), \(header.fortranOrder ? "Fortran" : "C") order, \(Format.count(header.elementCount, "element"))",
+            "  header \(Format.count(headerBytes, "byte")), data \(Format.count(dataBytes, "byte"))",
         ]
         switch container {
         case .plain:
-            lines.append("  plain .npy, \(Self.count(fileBytes, "byte"))")
+            lines.append("  plain .npy, \(Format.count(fileBytes, "byte"))")
         case .gzip:
             let kind = framing == .npyexpBlocks ? "npyexp blocks" : "standard gzip"
             lines.append(
-                "  gzip (\(kind)), \(Self.count(fileBytes, "byte")) compressed, \(Self.count(payloadBytes, "byte")) uncompressed, ratio \(Self.fixed((spaceSaved ?? 0) * 100, 1))% saved, \(Self.count(gzipMembers ?? 0, "member"))"
+                "  gzip (\(kind)), \(Format.count(fileBytes, "byte")) compressed, \(Format.count(payloadBytes, "byte")) uncompressed, ratio \(Format.fixed((spaceSaved ?? 0) * 100, 1))% saved, \(Format.count(gzipMembers ?? 0, "member"))"
             )
         }
         return lines.joined(separator: "\n")
-    }
-
-    /// "1 byte", "2 bytes", "0 bytes".
-    static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
-
-    /// `value` with `digits` decimals, without Foundation (negative values keep their sign: gzip -l shows
-    /// negative space saved for data that grew).
-    static func fixed(_ value: Double, _ digits: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let scaled = Int((value.magnitude * scale).rounded())
-        let frac = String(scaled % Int(scale))
-        let sign = value < 0 && scaled != 0 ? "-" : ""
-        return sign + "\(scaled / Int(scale))." + String(repeating: "0", count: digits - frac.count) + frac
     }
 }

@@ -50,7 +50,7 @@ public struct JSONObjectWriter: Sendable {
     public mutating func add(_ k: String, seconds value: Double?) {
         key(k)
         guard let value, value.isFinite else { body += "null"; return }
-        body += Inspection.fixed(max(0, value), 6)
+        body += Format.fixed(max(0, value), 6)
     }
 
     /// Adds an array of integers (null when nil).
@@ -157,6 +157,7 @@ public enum Manifest {
         o.add("shape", shape)
         o.add("elements", elements)
         o.add("overflow_inf", counts?.overflowToInfinity)
+        o.add("overflow_inf_narrow_dtype", counts?.narrowOverflow)
         o.add("nan", counts?.nan)
         o.add("underflow_zero", counts?.underflowToZero)
         switch report.status {

@@ -28,6 +28,13 @@ public enum Format {
         "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
     }
 
+    /// A duration as h:mm:ss, or m:ss under an hour (progress lines, ETAs).
+    public static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded(.up))
+        let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
+        return s >= 3600 ? "\(s / 3600):\(two(s / 60 % 60)):\(two(s % 60))" : "\(s / 60):\(two(s % 60))"
+    }
+
     /// A byte count in decimal units with one decimal: `512 B`, `1.5 kB`, `256.0 MB`.
     public static func bytes(_ n: Int) -> String {
         let units: [(Double, String)] = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
