@@ -69,13 +69,17 @@ extension ElementOperation {
 
 /// Counts of special results in the output, for reports. Complex outputs are counted per component.
 public struct ResultCounts: Sendable, Equatable {
+    /// Results that are +inf (from finite inputs too large for the output dtype, or +inf inputs).
     public var overflowToInfinity = 0
+    /// Results that are NaN.
     public var nan = 0
+    /// Results that are 0 (inputs so negative that exp underflows, or -inf).
     public var underflowToZero = 0
     /// Results that overflowed to +inf only because the output dtype is narrow: the input was finite and at most
     /// ln(Double.greatestFiniteMagnitude), so exp in float64 would be finite (`--dtype float64` keeps them). Always 0
     /// for float64 and complex outputs; included in `overflowToInfinity`.
     public var narrowOverflow = 0
+    /// All counts zero.
     public init() {}
 
     static func + (a: ResultCounts, b: ResultCounts) -> ResultCounts {

@@ -12,6 +12,7 @@ import Crypto
 
 /// Sidecar checksum files.
 public enum Checksums {
+    /// Where the sidecar of `output` lives: `OUTPUT.sha256`.
     public static func sidecarPath(for output: String) -> String { output + ".sha256" }
 
     /// The line `sha256sum` writes for `name`: `HASH  NAME`, or, when the name holds a backslash, newline or

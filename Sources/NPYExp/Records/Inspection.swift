@@ -23,13 +23,17 @@ public struct Inspection: Sendable {
         case standard
     }
 
+    /// The file inspected ("-" for standard input).
     public var path: String
     /// Bytes of the file as stored (compressed size for gzip); nil for a pipe.
     public var fileBytes: Int
+    /// Plain .npy or gzip.
     public var container: Container
+    /// How the gzip stream is framed (nil for plain .npy).
     public var framing: GzipFraming?
     /// Number of gzip members (nil for plain .npy).
     public var gzipMembers: Int?
+    /// The NPY header.
     public var header: NPYHeader
     /// Magic + version + length + header text: where the data starts.
     public var headerBytes: Int

@@ -17,17 +17,22 @@ import Synchronization
 
 /// One fault found by `OutputVerifier`; `description` is the line the CLI prints after `npyexp: `.
 public struct VerifyFault: Sendable, Equatable, CustomStringConvertible {
+    /// The file the fault is about.
     public var path: String
+    /// What is wrong.
     public var message: String
+    /// A fault of `path`.
     public init(path: String, _ message: String) {
         self.path = path
         self.message = message
     }
+    /// `PATH: message`.
     public var description: String { "\(path): \(message)" }
 }
 
 /// The result of checking one file.
 public struct VerifyResult: Sendable, Equatable {
+    /// The file checked.
     public var path: String
     /// Empty when the file is intact.
     public var faults: [VerifyFault]
@@ -37,7 +42,9 @@ public struct VerifyResult: Sendable, Equatable {
 public enum OutputVerifier {
     /// One file to check, with the digest its sidecar records (nil: no sidecar lists it).
     public struct Target: Sendable, Equatable {
+        /// The file to check.
         public var path: String
+        /// The digest a checksum list records for it (nil: none lists it).
         public var expectedSHA256: String?
         /// The sidecar that was looked at, for messages.
         public var sidecar: String
