@@ -43,6 +43,22 @@ import Testing
         #expect(report.error?.category == .data)
     }
 
+    /// A `.gz` name holding valid gzip whose content is not NPY: the content is at fault, not the container.
+    @Test func gzipOfNonNPYContentIsNotCalledNotGzip() throws {
+        let dir = try scratchDirectory("gz-content")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("x.npy.gz")
+        try python("import gzip,sys\nopen(sys.argv[1],'wb').write(gzip.compress(b'hello, not npy'))", [path.path])
+        var c = ExpConfiguration()
+        c.outputDirectory = dir.appendingPathComponent("out").path
+        let report = ExpPipeline(c).process(InputItem(file: path.path))
+        #expect(report.error?.fault == .format(.badMagic))
+        #expect(report.error?.message == "not an NPY file (bad magic)")
+        let plain = dir.appendingPathComponent("y.npy.gz")
+        try Data("plain junk".utf8).write(to: plain)
+        #expect(ExpPipeline(c).process(InputItem(file: plain.path)).error?.fault == .gzip(.notGzip))
+    }
+
     @Test func systemFaultsKeepTheirErrno() throws {
         let report = ExpPipeline(ExpConfiguration()).process(InputItem(file: "/nonexistent/x.npy"))
         #expect(report.error?.fault == .system(errno: ENOENT))

@@ -79,10 +79,11 @@ public final class ExpPipeline: Sendable {
         var report = FileReport(input: item, status: .done)
         let started = Clock.now()
         var staged: CommitGroup.Entry?
+        var container: Container?
         do {
-            staged = try runJob(item, target: target, wait: wait, operand: operand, report: &report)
+            staged = try runJob(item, target: target, wait: wait, operand: operand, container: &container, report: &report)
         } catch {
-            report.status = .failed(NPYExpError(wrapping: error, path: item.path))
+            report.status = .failed(NPYExpError(wrapping: error, path: item.path, insideGzip: container == .gzip))
         }
         report.seconds = Clock.now() - started
         staged?.report = report
@@ -90,7 +91,8 @@ public final class ExpPipeline: Sendable {
     }
 
     private func runJob(
-        _ item: InputItem, target: JobTarget, wait: Bool, operand operandItem: InputItem?, report: inout FileReport
+        _ item: InputItem, target: JobTarget, wait: Bool, operand operandItem: InputItem?, container seen: inout Container?,
+        report: inout FileReport
     ) throws -> CommitGroup.Entry? {
         let file = item.isStandardInput ? InputFile(standardInput: ()) : try InputFile(path: item.path, wait: wait)
         // The input's flock must outlive the sidecar's rename, or an overlapping run could see the output half-done.
@@ -98,6 +100,7 @@ public final class ExpPipeline: Sendable {
         file.progress = configuration.progress
         let reader = InputReader(file: file, jobs: configuration.jobs)
         let container = try reader.detect()
+        seen = container
         let gzip = outputIsGzip(container)
         // Backward: the forward result, shared-read (never locked: it is not what this job writes from).
         let operandFile = try operandItem.map { try InputFile(path: $0.path, exclusive: false) }

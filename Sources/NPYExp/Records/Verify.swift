@@ -256,7 +256,7 @@ final class StructureCheck {
         do {
             try parser.feed(bytes) { _ in }
         } catch {
-            fault = NPYExpError(wrapping: error, path: name).message
+            fault = NPYExpError(wrapping: error, path: name, insideGzip: decoder != nil).message
         }
     }
 

@@ -71,11 +71,12 @@ public struct NPYExpError: Error, Sendable, CustomStringConvertible, Equatable {
     /// Any stage's error as one line naming `path`. The stages' own messages already name the fault with a fixed
     /// phrase (see GzipError.phrase, NPYFormatError); this adds what only the file name tells: a `.gz` file that is
     /// neither gzip nor NPY is reported as not gzip, the way `gzip -t` would.
-    public init(wrapping error: any Error, path: String) {
+    /// `insideGzip`: the bytes were gzip, so a bad magic is the content's, not the container's.
+    public init(wrapping error: any Error, path: String, insideGzip: Bool = false) {
         switch error {
         case let e as NPYExpError:
             self = e
-        case let e as NPYFormatError where e.kind == .badMagic && path.hasSuffix(".gz"):
+        case let e as NPYFormatError where e.kind == .badMagic && path.hasSuffix(".gz") && !insideGzip:
             self.init(
                 path: path, "\(GzipError(.notGzip).phrase) (nor an NPY file: bad magic)", category: .data,
                 fault: .gzip(.notGzip))
