@@ -43,14 +43,18 @@ public enum TemporaryFiles {
                 if code == EEXIST { continue }
                 return .failure(Errno(code))
             }
-            // Lock it, then make sure no sweeper removed it in the instant between creation and lock.
-            _ = SystemCall.retrying { flock(fd, LOCK_EX | LOCK_NB) }
+            // Lock it. Another run's sweep may have opened it in the instant between creation and lock, found it
+            // unlocked and taken it for a leftover: then the lock is held by that sweep (EWOULDBLOCK), or the file
+            // is already unlinked. Either way this name is lost to the sweep: start over with a new one.
+            let locked = SystemCall.retrying { flock(fd, LOCK_EX | LOCK_NB) }
+            let lockError = locked == -1 ? errno : 0
             var st = stat()
-            if fstat(fd, &st) == 0 && st.st_nlink == 0 {
+            if lockError == EWOULDBLOCK || (fstat(fd, &st) == 0 && st.st_nlink == 0) {
                 close(fd)
                 unregister(path)
                 continue
             }
+            // Other lock errors: a file system without flock; the sweep falls back to the age rule there.
             return .success((path, fd))
         }
     }
