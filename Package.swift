@@ -67,8 +67,8 @@ let package = Package(
         .executableTarget(name: "fuzz-npy-header", dependencies: ["NPYFormat", "FuzzSupport"], path: "Tools/fuzz-npy-header"),
         .executableTarget(name: "fuzz-stream", dependencies: ["NPYExp", "FuzzSupport"], path: "Tools/fuzz-stream"),
         .testTarget(name: "NPYFormatTests", dependencies: ["NPYFormat"]),
-        .testTarget(name: "GzipTests", dependencies: ["Gzip"]),
+        .testTarget(name: "GzipTests", dependencies: ["Gzip", "ToolSupport"]),
         .testTarget(name: "ExpKernelsTests", dependencies: ["ExpKernels", "CExpReference", "ToolSupport"]),
-        .testTarget(name: "NPYExpTests", dependencies: ["NPYExp", "npyexp"]),
+        .testTarget(name: "NPYExpTests", dependencies: ["NPYExp", "npyexp", "ToolSupport"]),
     ]
 )

@@ -2,6 +2,7 @@
 // generator, and running the independent readers and writers (gzip(1), pigz, python3) that the tests compare against.
 import CZlib
 import Foundation
+import ToolSupport
 @testable import Gzip
 
 enum Fixtures {
@@ -17,18 +18,8 @@ enum Fixtures {
     }
 }
 
-/// SplitMix64: reproducible chunk sizes and test data without Foundation's unseeded generators.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// SplitMix64 (ToolSupport): reproducible chunk sizes and test data without Foundation's unseeded generators.
+typealias SeededGenerator = SplitMix64
 
 /// The inflate libraries every decoder test runs on: zlib always, ISA-L when it loads on this machine. When it does
 /// not, its cases are left out and `InflateBackendTests.isalIsInstalled` says why (and fails where

@@ -6,18 +6,10 @@
 import Foundation
 import NPYExp
 import Testing
+import ToolSupport
 
-/// A small seeded generator (SplitMix64), so a failing case reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// SplitMix64 (ToolSupport), so a failing case reproduces.
+typealias SeededGenerator = SplitMix64
 
 @Suite struct PlannerTests {
     /// A random tree of tensors (some with npyexp output names, some gzip) below `root`; returns the files made.
@@ -44,7 +36,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test(arguments: 0..<60)
     func noPlanSharesAnOutputOrWritesAnInput(seed: Int) throws {
-        var rng = SeededGenerator(state: UInt64(seed) &* 7919)
+        var rng = SeededGenerator(seed: UInt64(seed) &* 7919)
         let root = try scratchDirectory("plan")
         defer { try? FileManager.default.removeItem(at: root) }
         let files = try makeTree(root, &rng)
@@ -110,7 +102,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test(arguments: 0..<12)
     func theBinaryNeverChangesAnInput(seed: Int) throws {
-        var rng = SeededGenerator(state: UInt64(seed) &* 104_729 &+ 1)
+        var rng = SeededGenerator(seed: UInt64(seed) &* 104_729 &+ 1)
         let root = try scratchDirectory("plan-run")
         defer { try? FileManager.default.removeItem(at: root) }
         // Real tensors this time, so the runs do real work.

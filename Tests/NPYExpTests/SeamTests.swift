@@ -175,7 +175,7 @@ final class SyncCounter: @unchecked Sendable {
 
 @Suite struct NameTests {
     @Test func bytesSurviveTheStringRoundTrip() {
-        var rng = SeededGenerator(state: 42)
+        var rng = SeededGenerator(seed: 42)
         for _ in 0..<5000 {
             let length = Int.random(in: 0...24, using: &rng)
             // Bias towards the awkward bytes: high bytes, UTF-8 lead bytes, and the escape range's own encoding.

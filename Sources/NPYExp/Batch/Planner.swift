@@ -148,9 +148,7 @@ public enum Planner {
                 throw refuse("\(option) \(path) is also where \(writer) is written")
             }
             // `npyexp --sums *.npy` hands the first tensor to --sums: never overwrite tensor data with a record.
-            if InputDiscovery.isTensorName(PathTools.split(path).1) || sniffContainer(path).identity != nil
-                && looksLikeTensor(path)
-            {
+            if InputDiscovery.isTensorName(PathTools.split(path).1) || looksLikeTensor(path) {
                 throw refuse("\(option) \(path) names a tensor file, not a record (was a glob expanded into it?)")
             }
             if let other = recordNames[name] {
@@ -202,27 +200,28 @@ public enum Planner {
         return (kept, own)
     }
 
-    /// Whether an existing file starts like NPY or gzip data.
-    static func looksLikeTensor(_ path: String) -> Bool {
+    /// The first two bytes and the identity of a regular file; nil when it cannot be read (one open, fstat, pread).
+    static func peek(_ path: String) -> (magic: (UInt8, UInt8)?, identity: FileIdentity)? {
         let fd = FileSystem.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         var magic: (UInt8, UInt8) = (0, 0)
         let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
-        return n == 2 && ((magic.0 == 0x1f && magic.1 == 0x8b) || (magic.0 == 0x93 && magic.1 == 0x4e))
+        return (n == 2 ? magic : nil, FileIdentity(st))
     }
 
     /// The container an input's first two bytes show, and the file's identity; nils when it cannot be read.
     static func sniffContainer(_ path: String) -> (container: Container?, identity: FileIdentity?) {
-        let fd = FileSystem.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return (nil, nil) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return (nil, nil) }
-        var magic: (UInt8, UInt8) = (0, 0)
-        let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
-        let container: Container = n == 2 && magic.0 == 0x1f && magic.1 == 0x8b ? .gzip : .plain
-        return (container, FileIdentity(st))
+        guard let (magic, identity) = peek(path) else { return (nil, nil) }
+        return (magic.map { $0 == (0x1f, 0x8b) } == true ? .gzip : .plain, identity)
+    }
+
+    /// Whether an existing file starts like NPY (`\x93N`) or gzip data.
+    static func looksLikeTensor(_ path: String) -> Bool {
+        guard let magic = peek(path)?.magic else { return false }
+        return magic == (0x1f, 0x8b) || magic == (0x93, 0x4e)
     }
 }
 
