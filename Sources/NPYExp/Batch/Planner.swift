@@ -63,27 +63,25 @@ public enum Planner {
         var inputByName: [String: String] = [:]
         var inputByInode: [FileIdentity: String] = [:]
         var planned: [PlannedInput] = []
-        var seenInodes: [FileIdentity: String] = [:]
+        var containers: [Container?] = []  // what each planned input's first bytes show (nil: not looked at)
         for (item, operand) in kept {
             if item.isStandardInput {
                 planned.append(PlannedInput(item: item))
+                containers.append(nil)
                 continue
             }
             let sniff = sniffContainer(item.path)
-            if operand == nil, let id = sniff.identity, seenInodes[id] != nil {
+            if operand == nil, let id = sniff.identity, inputByInode[id] != nil {
                 continue  // the same file named twice (`a.npy ./a.npy`): done once
             }
-            if let id = sniff.identity {
-                seenInodes[id] = item.path
-                inputByInode[id] = item.path
-            }
+            if let id = sniff.identity { inputByInode[id] = item.path }
             inputByName[names.canonical(item.path)] = item.path
             if let operand {
                 inputByName[names.canonical(operand.path)] = operand.path
                 if let id = FileIdentity(statOf: operand.path) { inputByInode[id] = operand.path }
             }
             planned.append(PlannedInput(item: item, output: nil, problem: nil, operand: operand))
-            planned[planned.count - 1].output = sniff.container.map { PlannedOutput(path: "", inputContainer: $0) }
+            containers.append(sniff.container)
         }
 
         // Outputs: each path once, never an input.
@@ -101,10 +99,10 @@ public enum Planner {
                     planned[i].output = PlannedOutput(path: path, inputContainer: nil)
                 } else {
                     // An unreadable input keeps a name-based guess; it fails with its own error when run.
-                    let container = planned[i].output?.inputContainer ?? (item.path.hasSuffix(".gz") ? .gzip : .plain)
+                    let container = containers[i] ?? (item.path.hasSuffix(".gz") ? .gzip : .plain)
                     path = pipeline.outputPath(
                         for: item, inputContainer: container, suffix: planned[i].operand == nil ? "exp" : "backward")
-                    planned[i].output = PlannedOutput(path: path, inputContainer: planned[i].output?.inputContainer)
+                    planned[i].output = PlannedOutput(path: path, inputContainer: containers[i])
                     if let dir = configuration.outputDirectory {
                         do {
                             try PathTools.checkStaysInside(
