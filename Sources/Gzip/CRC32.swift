@@ -21,4 +21,9 @@ public enum CRC32 {
             return UInt32(truncatingIfNeeded: crc32_z(uLong(initial), base.assumingMemoryBound(to: Bytef.self), bytes.count))
         }
     }
+
+    /// The CRC-32 of two adjacent chunks from the CRC of each and the second's length (zlib's crc32_combine).
+    public static func combine(_ first: UInt32, _ second: UInt32, secondCount: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: crc32_combine(uLong(first), uLong(second), .init(secondCount)))
+    }
 }

@@ -34,15 +34,18 @@ public enum HuffmanDeflate {
     /// Writes `input` as a raw deflate stream into `output`, which must hold
     /// `maxCompressedByteCount(inputCount: input.count, blockSize:)` bytes; returns the bytes of the stream (the
     /// bytes after it, up to 8, may have been overwritten). An empty input gives the 2-byte empty stream.
-    /// Thread-safe: all state is local to the call.
+    /// Thread-safe: all state is local to the call. With `final` false the stream is a segment to be continued by
+    /// another: no block is marked final and it ends with an empty stored block (a sync flush, 5 bytes at most), on a
+    /// byte boundary, so that segments deflated apart concatenate into one stream (an empty segment is 0 bytes).
     public static func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
-                                blockSize: Int = defaultBlockSize) -> Int {
+                                blockSize: Int = defaultBlockSize, final: Bool = true) -> Int {
         precondition(blockSize > 0 && blockSize <= 1 << 24, "block size \(blockSize) outside 1...16 MiB")
         precondition(output.count >= maxCompressedByteCount(inputCount: input.count, blockSize: blockSize),
                      "output of \(output.count) bytes is smaller than maxCompressedByteCount")
         let start = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var sink = BitSink(next: start)
         guard let base = input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count > 0 else {
+            if !final { return 0 }
             // BFINAL 1, BTYPE 01 (fixed), end-of-block (seven 0 bits): what zlib writes for an empty input.
             sink.put(0b011, 3)
             sink.put(0, 7)
@@ -54,6 +57,7 @@ public enum HuffmanDeflate {
         // The input is cut into regions of blockSize bytes, each counted in up to 4 chunks while the region before
         // it is written (see writeLiterals); the first on its own. A region becomes 1 to 4 deflate blocks.
         work.chunkSize = blockSize >= 4 * 4096 ? (blockSize + 3) / 4 : blockSize
+        work.endsStream = final
         var offset = 0, count = min(blockSize, input.count)
         work.clearHistograms()
         work.countChunks(base, 0, count)
@@ -63,6 +67,13 @@ public enum HuffmanDeflate {
             work.encodeRegion(base + offset, count: count, next: base + nextOffset, nextCount: nextCount, sink: &sink)
             offset = nextOffset
             count = nextCount
+        }
+        if !final {
+            // An empty stored block, not final: BFINAL 0, BTYPE 00, pad to the byte, LEN 0, NLEN 0xffff.
+            sink.put(0, 3)
+            sink.alignToByte()
+            sink.put(0xffff_0000, 32)
+            sink.flush()
         }
         sink.alignToByte()
         return sink.next - start
@@ -123,6 +134,8 @@ final class Workspace {
     let chunkFrequencies = UnsafeMutablePointer<UInt32>.allocate(capacity: maxChunks * 256)
     let merged = UnsafeMutablePointer<UInt32>.allocate(capacity: 256)
     var chunkSize = 1
+    /// Whether the last block of this call is the stream's final one (false for a segment to be continued).
+    var endsStream = true
     let frequencies = UnsafeMutablePointer<UInt32>.allocate(capacity: 288)
     let lengths = UnsafeMutablePointer<UInt8>.allocate(capacity: 288 + 2)   // literal lengths, then 2 distance
     /// Per symbol: the code bit-reversed, ready to put LSB first; its length is in the matching lengths table.
@@ -261,7 +274,7 @@ final class Workspace {
                     end += 1
                 }
                 frequencies[256] = 1
-                encodeBlock(bytes, from: first * chunkSize, to: min(end * chunkSize, n), final: nextCount == 0 && end == chunks,
+                encodeBlock(bytes, from: first * chunkSize, to: min(end * chunkSize, n), final: endsStream && nextCount == 0 && end == chunks,
                             next: next, nextCount: nextCount, sink: &sink)
                 first = end
             }

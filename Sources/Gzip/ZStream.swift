@@ -168,8 +168,22 @@ final class ZStream {
     /// Compresses all of `input` and ends the stream (Z_FINISH) in `output`, which must hold at least
     /// `bound(inputCount:)` bytes; returns the bytes written. `input.count` over UInt32.max traps.
     func deflateAll(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> Int {
+        try deflateWhole(input, into: output, flush: Z_FINISH)
+    }
+
+    /// Compresses all of `input` and ends with a sync flush (Z_SYNC_FLUSH: no final block, byte-aligned) in `output`,
+    /// which must hold at least `bound(inputCount:)` + 5 bytes; returns the bytes written, so that another stream's
+    /// output can follow as the continuation of the same deflate stream.
+    func deflateSync(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> Int {
+        try deflateWhole(input, into: output, flush: Z_SYNC_FLUSH)
+    }
+
+    /// One deflate call over all of `input` with `flush` (Z_FINISH or Z_SYNC_FLUSH), which must complete in `output`.
+    private func deflateWhole(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, flush: Int32)
+        throws -> Int
+    {
         precondition(mode == .deflate, "deflate on an inflate stream")
-        precondition(input.count <= Int(UInt32.max), "deflateAll of more than 4 GiB")
+        precondition(input.count <= Int(UInt32.max), "deflate of more than 4 GiB in one call")
         let z = pointer
         defer { z.pointee.next_in = nil; z.pointee.next_out = nil }
         z.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
@@ -177,8 +191,12 @@ final class ZStream {
         z.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
         z.pointee.avail_out = UInt32(min(output.count, Int(UInt32.max)))
         let before = z.pointee.total_out
-        let status = try mapZlibReturn(CZlib.deflate(z, Z_FINISH), z, .deflate)
-        precondition(status == .streamEnd, "deflate(Z_FINISH) did not finish within deflateBound")
+        let status = try mapZlibReturn(CZlib.deflate(z, flush), z, .deflate)
+        if flush == Z_FINISH {
+            precondition(status == .streamEnd, "deflate(Z_FINISH) did not finish within deflateBound")
+        } else {
+            precondition(z.pointee.avail_in == 0 && z.pointee.avail_out > 0, "deflate(Z_SYNC_FLUSH) did not fit its bound")
+        }
         return Int(z.pointee.total_out - before)
     }
 

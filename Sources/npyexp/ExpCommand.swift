@@ -260,8 +260,10 @@ extension Exp {
         case .done:
             guard verbose else { return }
             let shape = report.shape.map(Format.shape) ?? "?"
+            let what = report.members.map { Format.count($0.count, "member") + ", \(Format.count(report.elementCount, "element"))" }
+                ?? "\(report.inputDType?.name ?? "?") -> \(report.outputDType?.name ?? "?") \(shape)"
             printError(
-                "npyexp: \(item.path) -> \(report.outputPath ?? "<stdout>"): \(report.inputDType?.name ?? "?") -> \(report.outputDType?.name ?? "?") \(shape), \(report.outputBytes) bytes, \(Format.seconds(report.seconds))"
+                "npyexp: \(item.path) -> \(report.outputPath ?? "<stdout>"): \(what), \(report.outputBytes) bytes, \(Format.seconds(report.seconds))"
             )
         case .skipped:
             if verbose { printError("npyexp: \(item.path): skipped, \(report.outputPath ?? "") is complete") }

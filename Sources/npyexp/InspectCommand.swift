@@ -47,7 +47,7 @@ struct Inspect: ParsableCommand {
         var missing = 0
         for item in items {
             do {
-                let result = try Inspection.inspect(item.path)
+                let result = try Inspection.inspectFile(item.path)
                 writeStdout((json ? result.json : result.text) + "\n")
             } catch {
                 printError("npyexp: \(error)")

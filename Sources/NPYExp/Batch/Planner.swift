@@ -213,13 +213,13 @@ public enum Planner {
     /// The container an input's first two bytes show, and the file's identity; nils when it cannot be read.
     static func sniffContainer(_ path: String) -> (container: Container?, identity: FileIdentity?) {
         guard let (magic, identity) = peek(path) else { return (nil, nil) }
-        return (magic.map { $0 == (0x1f, 0x8b) } == true ? .gzip : .plain, identity)
+        return (magic.map { Container.recognise($0.0, $0.1) } ?? .plain, identity)
     }
 
-    /// Whether an existing file starts like NPY (`\x93N`) or gzip data.
+    /// Whether an existing file starts like NPY (`\x93N`), gzip data or a zip archive.
     static func looksLikeTensor(_ path: String) -> Bool {
         guard let magic = peek(path)?.magic else { return false }
-        return magic == (0x1f, 0x8b) || magic == (0x93, 0x4e)
+        return magic == (0x1f, 0x8b) || magic == (0x93, 0x4e) || magic == (0x50, 0x4b)
     }
 }
 

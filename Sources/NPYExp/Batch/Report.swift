@@ -39,6 +39,8 @@ public struct FileReport: Sendable {
     public var elementCount = 0
     /// Results that became +inf, NaN or 0.
     public var counts = ResultCounts()
+    /// For an .npz archive: each member's report, in archive order (nil for .npy inputs).
+    public var members: [MemberReport]?
     /// Wall-clock seconds spent on the input.
     public var seconds = 0.0
 

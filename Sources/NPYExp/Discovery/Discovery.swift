@@ -68,12 +68,12 @@ public enum InputDiscovery {
 
     /// Files that a directory walk or a glob picks up.
     public static func isTensorName(_ name: String) -> Bool {
-        name.hasSuffix(".npy") || name.hasSuffix(".npy.gz")
+        name.hasSuffix(".npy") || name.hasSuffix(".npy.gz") || name.hasSuffix(".npz")
     }
 
     /// Names npyexp gives its outputs when they sit beside their inputs.
     public static func isOwnOutputName(_ name: String) -> Bool {
-        name.hasSuffix(".exp.npy") || name.hasSuffix(".exp.npy.gz")
+        name.hasSuffix(".exp.npy") || name.hasSuffix(".exp.npy.gz") || name.hasSuffix(".exp.npz")
     }
 
     static func hasWildcard(_ s: String) -> Bool {

@@ -1,7 +1,9 @@
 // Payload: the encoding stage. Output bytes go to an `OutputFile` (an atomic temporary, or standard output), which
-// hashes them while writing, never by re-reading. The gzip payload is cut into fixed-size blocks of
-// the uncompressed stream, each deflated as a complete gzip member on its own core (GzipBlocks); fixed boundaries
-// keep outputs byte-identical for equal inputs whatever the chunking. Relies on Gzip, Crypto (SHA-256), Dispatch.
+// hashes them while writing, never by re-reading. A compressed payload is cut into fixed-size blocks of the
+// uncompressed stream, each deflated on its own core: as a complete gzip member (GzipBlocks) for .npy.gz, or as a
+// segment of one raw deflate stream (DeflateSegments) for a zip member of an .npz; fixed boundaries keep outputs
+// byte-identical for equal inputs whatever the chunking. Zip members also need the CRC-32 and length of what they
+// hold, which the payloads keep. Relies on Gzip, Crypto (SHA-256), Dispatch.
 import Dispatch
 import Gzip
 
@@ -11,11 +13,28 @@ protocol PayloadSink: AnyObject {
     func finish() throws
 }
 
-/// Uncompressed .npy output: bytes pass straight through.
-final class PlainPayload: PayloadSink {
+/// A payload that knows the CRC-32 and length of the uncompressed bytes it took (a zip member's).
+protocol ChecksummedPayload: PayloadSink {
+    var crc: UInt32 { get }
+    var uncompressedCount: Int { get }
+}
+
+/// Uncompressed output (.npy, or a stored zip member): bytes pass straight through.
+final class PlainPayload: ChecksummedPayload {
     private let destination: OutputFile
-    init(_ destination: OutputFile) { self.destination = destination }
-    func write(_ bytes: UnsafeRawBufferPointer) throws { try destination.write(bytes) }
+    private let checksum: Bool
+    private(set) var crc: UInt32 = 0
+    private(set) var uncompressedCount = 0
+    /// With `checksum`, keeps the CRC-32 of the bytes (zip members); otherwise `crc` stays 0.
+    init(_ destination: OutputFile, checksum: Bool = false) {
+        self.destination = destination
+        self.checksum = checksum
+    }
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if checksum { crc = CRC32.checksum(bytes, initial: crc) }
+        uncompressedCount += bytes.count
+        try destination.write(bytes)
+    }
     func finish() throws {}
 }
 
@@ -26,9 +45,20 @@ public enum StrategyChoice: Sendable, Equatable {
     case fixed(DeflateStrategy)
 }
 
-/// Block-framed gzip output, deflated on all cores.
-final class BlockGzipPayload: PayloadSink {
+/// Compressed output deflated on all cores, block by block: block-framed gzip, or one raw deflate stream.
+final class BlockDeflatePayload: ChecksummedPayload {
+    /// How the blocks are framed.
+    enum Framing {
+        /// Each block a complete gzip member of npyexp's block format (.npy.gz).
+        case gzipMembers
+        /// Each block a segment of one raw deflate stream, the last one final (a deflated zip member).
+        case deflateSegments
+    }
     private let destination: OutputFile
+    private let framing: Framing
+    /// CRC-32 of the uncompressed bytes (kept for `.deflateSegments`; the gzip members carry their own).
+    private(set) var crc: UInt32 = 0
+    private(set) var uncompressedCount = 0
     private let level: Int
     private var strategy: DeflateStrategy?
     private let blockSize: Int
@@ -38,8 +68,12 @@ final class BlockGzipPayload: PayloadSink {
     /// One reusable member buffer per block of a batch (no allocation per block), made when first needed.
     private var members: [AlignedBuffer] = []
 
-    init(_ destination: OutputFile, level: Int, strategy: StrategyChoice, blockSize: Int, jobs: Int) {
+    init(
+        _ destination: OutputFile, framing: Framing = .gzipMembers, level: Int, strategy: StrategyChoice,
+        blockSize: Int, jobs: Int
+    ) {
         self.destination = destination
+        self.framing = framing
         self.level = level
         if case .fixed(let s) = strategy { self.strategy = s }
         self.blockSize = blockSize
@@ -54,44 +88,59 @@ final class BlockGzipPayload: PayloadSink {
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         var filled = self.filled
         defer { self.filled = filled }
-        try batch.gather(bytes, filled: &filled) { try flush($0) }
+        uncompressedCount += bytes.count
+        try batch.gather(bytes, filled: &filled) { try flush($0, last: false) }
     }
 
     func finish() throws {
-        try flush(filled)
+        try flush(filled, last: true)
         filled = 0
     }
 
-    /// Deflates the first `filled` bytes of the batch, one block per core, and writes the members in order.
-    private func flush(_ filled: Int) throws {
-        guard filled > 0 else { return }
+    /// Deflates the first `filled` bytes of the batch, one block per core, and writes the blocks in order; `last`:
+    /// the batch ends the payload (a deflate stream's final segment, empty if need be).
+    private func flush(_ filled: Int, last: Bool) throws {
+        guard filled > 0 || (last && framing == .deflateSegments) else { return }
         let strategy = self.strategy ?? chooseStrategy(filled)
         self.strategy = strategy
-        let blocks = (filled + blockSize - 1) / blockSize
+        let blocks = max(1, (filled + blockSize - 1) / blockSize)
         let level = self.level
+        let framing = self.framing
         let blockSize = self.blockSize
         let total = filled
         let input = SharedPointer(raw: batch.base)
         while members.count < blocks {
-            members.append(AlignedBuffer(byteCount: GzipBlocks.maxMemberByteCount(inputCount: blockSize)))
+            let room = framing == .gzipMembers
+                ? GzipBlocks.maxMemberByteCount(inputCount: blockSize) : DeflateSegments.maxByteCount(inputCount: blockSize)
+            members.append(AlignedBuffer(byteCount: room))
         }
         let outputs = members.map { SharedPointer(raw: $0.base) }
         let room = members[0].count
-        // Each block is deflated into its own member buffer; the member sizes come back in block order.
-        let sizes = try Parallel.mapThrowing(blocks, jobs: jobs) { i in
+        // Each block is deflated into its own buffer; sizes (and segment CRCs) come back in block order.
+        let results = try Parallel.mapThrowing(blocks, jobs: jobs) { i -> (size: Int, crc: UInt32) in
             let start = i * blockSize
-            return try GzipBlocks.compressMember(
-                UnsafeRawBufferPointer(start: input.raw + start, count: min(blockSize, total - start)),
-                level: level, strategy: strategy,
-                into: UnsafeMutableRawBufferPointer(start: outputs[i].raw, count: room))
+            let block = UnsafeRawBufferPointer(start: input.raw + start, count: max(0, min(blockSize, total - start)))
+            let into = UnsafeMutableRawBufferPointer(start: outputs[i].raw, count: room)
+            switch framing {
+            case .gzipMembers:
+                return (try GzipBlocks.compressMember(block, level: level, strategy: strategy, into: into), 0)
+            case .deflateSegments:
+                let segment = try DeflateSegments.compress(
+                    block, level: level, strategy: strategy, final: last && i == blocks - 1, into: into)
+                return (segment.count, segment.crc)
+            }
         }
-        for (member, size) in zip(members, sizes) {
-            try destination.write(UnsafeRawBufferPointer(start: member.base, count: size))
+        for (i, (member, result)) in zip(members, results).enumerated() {
+            try destination.write(UnsafeRawBufferPointer(start: member.base, count: result.size))
+            if framing == .deflateSegments {
+                crc = CRC32.combine(crc, result.crc, secondCount: min(blockSize, total - i * blockSize))
+            }
         }
     }
 
     /// The sample is the start of the first batch: up to 256 KiB, header included, as later blocks resemble it.
     private func chooseStrategy(_ filled: Int) -> DeflateStrategy {
+        if filled == 0 { return .default }
         let sample = UnsafeRawBufferPointer(start: batch.base, count: min(filled, 256 << 10))
         return GzipBlocks.chooseStrategy(sample: sample, level: level)
     }

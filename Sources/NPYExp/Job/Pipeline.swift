@@ -21,6 +21,11 @@ public final class ExpPipeline: Sendable {
         let gzip = outputIsGzip(container)
         let name = PathTools.split(item.relativePath).1
         let stem = Self.stem(name)
+        if container == .zip {
+            // An archive stays an archive (--gzip / --no-gzip choose how its members are stored).
+            if let dir = configuration.outputDirectory { return PathTools.join(dir, item.relativePath) }
+            return PathTools.join(PathTools.split(item.path).0, stem + ".\(suffix).npz")
+        }
         if let dir = configuration.outputDirectory {
             let (relDir, _) = PathTools.split(item.relativePath)
             let sameContainer = (container == .gzip) == gzip
@@ -39,9 +44,9 @@ public final class ExpPipeline: Sendable {
         }
     }
 
-    /// The name without its .npy / .npy.gz / .gz ending.
+    /// The name without its .npy / .npy.gz / .gz / .npz ending.
     static func stem(_ name: String) -> String {
-        for suffix in [".npy.gz", ".npy", ".gz"] where name.hasSuffix(suffix) && name.count > suffix.count {
+        for suffix in [".npy.gz", ".npy", ".gz", ".npz"] where name.hasSuffix(suffix) && name.count > suffix.count {
             return String(name.dropLast(suffix.count))
         }
         return name
@@ -102,9 +107,12 @@ public final class ExpPipeline: Sendable {
         let container = try reader.detect()
         seen = container
         let gzip = outputIsGzip(container)
+        if container == .zip && operandItem != nil {
+            throw NPYExpError(path: item.path, "backward of .npz archives is not supported", category: .usage)
+        }
         // Backward: the forward result, shared-read (never locked: it is not what this job writes from).
         let operandFile = try operandItem.map { try InputFile(path: $0.path, exclusive: false) }
-        let recipe = self.recipe(gzip: gzip, operand: operandFile)
+        let recipe = container == .zip ? archiveRecipe() : self.recipe(gzip: gzip, operand: operandFile)
 
         let output: OutputFile
         let planned: PlannedOutput?
@@ -128,6 +136,14 @@ public final class ExpPipeline: Sendable {
             output = try OutputFile(finalPath: path)
         }
         do {
+            if container == .zip {
+                let archive = ArchiveReader(file: file, prefix: reader.detectedPrefix)
+                report.members = try ArchiveJob(configuration: configuration).run(archive, to: output)
+                report.elementCount = report.members?.reduce(0) { $0 + $1.elementCount } ?? 0
+                report.counts = report.members?.reduce(ResultCounts()) { $0 + $1.counts } ?? ResultCounts()
+                report.inputBytes = file.bytesRead
+                return try finishOutput(output, file: file, recipe: recipe, target: target, report: &report)
+            }
             let operand = try operandFile.map { file -> OperandStream in
                 let reader = InputReader(file: file, jobs: configuration.jobs)
                 do { _ = try reader.detect() } catch { throw NPYExpError(wrapping: error, path: file.path) }
@@ -145,7 +161,6 @@ public final class ExpPipeline: Sendable {
                 try reader.runOverlapped(depth: 3, chunkBytes: configuration.chunkBytes) { try transform.consume($0) }
             }
             try transform.finish()
-            report.inputSHA256 = file.digest()
             report.payloadSHA256 = transform.payloadDigest()
             report.elementCount = transform.elementCount
             report.counts = transform.counts
@@ -153,23 +168,31 @@ public final class ExpPipeline: Sendable {
             report.outputDType = transform.computeType?.dtype
             report.shape = transform.header?.shape
             report.inputBytes = reader.compressedBytes
-            report.outputBytes = output.byteCount
-            report.outputSHA256 = output.digest
-            let provenance = file.identity.map {
-                Provenance(
-                    size: $0.size, mtimeNanoseconds: $0.mtimeNanoseconds, sha256: report.inputSHA256 ?? "",
-                    recipe: recipe)
-            }
-            try output.writeSidecar(provenance: provenance)
-            if case .staged = target, let staged = output.stage() {
-                return CommitGroup.Entry(staged: staged, report: report, input: file)
-            }
-            try output.commit(durable: configuration.durable)
-            return nil
+            return try finishOutput(output, file: file, recipe: recipe, target: target, report: &report)
         } catch {
             output.abandon()
             throw error
         }
+    }
+
+    /// Records the output's size and digest, writes its sidecar, and commits it (one input) or stages it for the
+    /// batch's commit group.
+    private func finishOutput(
+        _ output: OutputFile, file: InputFile, recipe: String, target: JobTarget, report: inout FileReport
+    ) throws -> CommitGroup.Entry? {
+        report.inputSHA256 = file.digest()
+        report.outputBytes = output.byteCount
+        report.outputSHA256 = output.digest
+        let provenance = file.identity.map {
+            Provenance(
+                size: $0.size, mtimeNanoseconds: $0.mtimeNanoseconds, sha256: report.inputSHA256 ?? "", recipe: recipe)
+        }
+        try output.writeSidecar(provenance: provenance)
+        if case .staged = target, let staged = output.stage() {
+            return CommitGroup.Entry(staged: staged, report: report, input: file)
+        }
+        try output.commit(durable: configuration.durable)
+        return nil
     }
 
     /// The planned output path, checked against the container seen now; or, unplanned, worked out and checked here.
@@ -194,7 +217,7 @@ public final class ExpPipeline: Sendable {
     /// The encoder for an output: block-framed gzip deflated on all cores, or plain bytes.
     func makePayload(_ output: OutputFile, gzip: Bool) -> PayloadSink {
         gzip
-            ? BlockGzipPayload(
+            ? BlockDeflatePayload(
                 output, level: configuration.level, strategy: configuration.strategy,
                 blockSize: configuration.blockSize, jobs: configuration.jobs)
             : PlainPayload(output)
@@ -207,6 +230,17 @@ public final class ExpPipeline: Sendable {
         guard let operand else { return base }
         let identity = operand.identity.map { "\($0.size):\($0.mtimeNanoseconds)" } ?? "stream"
         return base + ",backward-of=\(identity)"
+    }
+
+    /// The options that shape an output archive's bytes.
+    func archiveRecipe() -> String {
+        let members: String
+        switch configuration.container {
+        case .followInput: members = "members=as-input"
+        case .gzip: members = "members=deflated"
+        case .plain: members = "members=stored"
+        }
+        return "npz," + members + "," + recipe(gzip: true)
     }
 
     /// The options that shape an exp output's bytes.

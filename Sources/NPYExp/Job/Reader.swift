@@ -6,7 +6,20 @@ import Gzip
 
 /// How an input's bytes are packed.
 public enum Container: String, Sendable {
-    case plain, gzip
+    /// An .npy file.
+    case plain
+    /// A gzip stream (.npy.gz).
+    case gzip
+    /// A zip archive of .npy members (.npz).
+    case zip
+
+    /// What an input's first two bytes show: gzip's magic 1f 8b, zip's "PK" (a member or an empty archive's end
+    /// record), otherwise plain (NPY or not, its parser says).
+    static func recognise(_ a: UInt8, _ b: UInt8) -> Container {
+        if a == 0x1f && b == 0x8b { return .gzip }
+        if a == 0x50 && b == 0x4b { return .zip }
+        return .plain
+    }
 }
 
 final class InputReader {
@@ -33,15 +46,20 @@ final class InputReader {
     func detect() throws -> Container {
         pending = try file.readFully(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: 64 << 10))
         let b = buffer.bytes
-        container = pending >= 2 && b[0] == 0x1f && b[1] == 0x8b ? .gzip : .plain
+        container = pending >= 2 ? Container.recognise(b[0], b[1]) : .plain
         return container
     }
+
+    /// The bytes `detect()` read and nothing has consumed yet: the start of the input.
+    var detectedPrefix: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: buffer.base, count: pending) }
 
     /// Streams the whole decompressed input to `consumer`, then checks that the file did not change meanwhile.
     func run(_ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
         switch container {
         case .plain:
             try runPlain(consumer)
+        case .zip:
+            preconditionFailure("a zip archive is read by ArchiveReader, member by member")
         case .gzip:
             let prefix = UnsafeRawBufferPointer(start: buffer.base, count: min(pending, 64))
             if (try? GzipBlocks.blockSizes(prefix)) ?? nil != nil {

@@ -1,5 +1,5 @@
 // Inspection: what an .npy / .npy.gz file holds without computing anything: NPY version, dtype, shape, order, header
-// and data sizes, the compressed size and how the gzip stream is framed. npyexp's own block format is walked by the
+// and data sizes, the compressed size and how the gzip stream is framed (an .npz archive goes to ArchiveInspection). npyexp's own block format is walked by the
 // sizes in its member headers (no inflating beyond the NPY header); any other gzip is streamed once through the
 // decoder to count members and bytes. The same header peek fills manifest records for outputs a rerun skipped.
 // Relies on Gzip (GzipDecoder, GzipBlocks), NPYFormat and Glibc (pread, fstat).
@@ -12,6 +12,28 @@ import Darwin
 #endif
 import Gzip
 import NPYFormat
+
+/// What `npyexp inspect` reports about one input: a tensor file or an archive of them.
+public enum InspectedFile: Sendable {
+    case tensor(Inspection)
+    case archive(ArchiveInspection)
+
+    /// One JSON object (one line) for `inspect --json`.
+    public var json: String {
+        switch self {
+        case .tensor(let t): t.json
+        case .archive(let a): a.json
+        }
+    }
+
+    /// Human lines for `inspect`.
+    public var text: String {
+        switch self {
+        case .tensor(let t): t.text
+        case .archive(let a): a.text
+        }
+    }
+}
 
 /// What `npyexp inspect` reports about one file.
 public struct Inspection: Sendable {
@@ -45,11 +67,35 @@ public struct Inspection: Sendable {
     /// Inspects a file ("-": standard input, streamed). Throws for anything the main command would reject as
     /// malformed: bad gzip framing, a bad NPY header, data shorter or longer than the shape.
     public static func inspect(_ path: String) throws(NPYExpError) -> Inspection {
+        switch try inspectFile(path) {
+        case .tensor(let inspection): return inspection
+        case .archive: throw NPYExpError(path: path, "is an .npz archive, not a tensor file", category: .usage)
+        }
+    }
+
+    /// Inspects a tensor file or an .npz archive ("-": standard input, streamed).
+    public static func inspectFile(_ path: String) throws(NPYExpError) -> InspectedFile {
         let file = path == "-" ? InputFile(standardInput: ()) : try InputFile(path: path)
         do {
             var prefix = [UInt8](repeating: 0, count: 64 << 10)
             let have = try prefix.withUnsafeMutableBytes { (b) throws(NPYExpError) -> Int in try file.readFully(into: b) }
             prefix.removeSubrange(have...)
+            let container = have >= 2 ? Container.recognise(prefix[0], prefix[1]) : .plain
+            if container == .zip {
+                return .archive(try prefix.withUnsafeBytes { try ArchiveInspection.read(file, prefix: $0) })
+            }
+            return .tensor(try inspectTensor(file, prefix: prefix))
+        } catch let e as NPYExpError {
+            throw e
+        } catch {
+            throw NPYExpError(wrapping: error, path: path)
+        }
+    }
+
+    private static func inspectTensor(_ file: InputFile, prefix: [UInt8]) throws -> Inspection {
+        let path = file.path
+        let have = prefix.count
+        do {
             let isGzip = have >= 2 && prefix[0] == 0x1f && prefix[1] == 0x8b
             if !isGzip {
                 guard let (header, headerBytes) = try parseHeader(prefix, complete: have < 64 << 10) else {
@@ -231,7 +277,7 @@ public struct Inspection: Sendable {
             "  header \(Format.count(headerBytes, "byte")), data \(Format.count(dataBytes, "byte"))",
         ]
         switch container {
-        case .plain:
+        case .plain, .zip:
             lines.append("  plain .npy, \(Format.count(fileBytes, "byte"))")
         case .gzip:
             let kind = framing == .npyexpBlocks ? "npyexp blocks" : "standard gzip"

@@ -65,6 +65,12 @@ public struct JSONObjectWriter: Sendable {
         body += object.text
     }
 
+    /// An array of objects (null when nil).
+    public mutating func add(_ k: String, objects: [JSONObjectWriter]?) {
+        key(k)
+        body += objects.map { "[" + $0.map(\.text).joined(separator: ",") + "]" } ?? "null"
+    }
+
     /// A JSON string literal: quote, backslash and control characters escaped; everything else as UTF-8.
     public static func quoted(_ s: String) -> String {
         var out = "\""
@@ -167,7 +173,27 @@ public enum Manifest {
         }
         o.add("error", report.error.map { $0.message })
         o.add("seconds", seconds: report.seconds)
+        if report.input.path.hasSuffix(".npz") || report.members != nil {
+            o.add("members", objects: report.status == .done ? report.members?.map(memberRecord) : nil)
+        }
         return o.text
+    }
+
+    /// One member of an archive in its file's record.
+    static func memberRecord(_ m: MemberReport) -> JSONObjectWriter {
+        var o = JSONObjectWriter()
+        o.add("name", m.name)
+        o.add("compression", m.compression)
+        o.add("payload_sha256", m.payloadSHA256)
+        o.add("dtype_in", m.inputDType?.name)
+        o.add("dtype_out", m.outputDType?.name)
+        o.add("shape", m.shape)
+        o.add("elements", m.elementCount)
+        o.add("overflow_inf", m.counts.overflowToInfinity)
+        o.add("overflow_inf_narrow_dtype", m.counts.narrowOverflow)
+        o.add("nan", m.counts.nan)
+        o.add("underflow_zero", m.counts.underflowToZero)
+        return o
     }
 
     /// The summary record: counts by status, totals, the shard and the tool's version.

@@ -1,6 +1,7 @@
 // Verify: re-checks outputs after the fact, like `sha256sum -c` and `gzip -t` together, plus the NPY structure.
 // Each file is read once: its bytes go through SHA-256 (compared with the sidecar) and, decompressed when gzip
-// (zlib checks every member's CRC32 and length), into a header parser that counts the data bytes against the shape.
+// (zlib checks every member's CRC32 and length), into a header parser that counts the data bytes against the shape;
+// an .npz archive is read by ArchiveInspection (every member's CRC-32, sizes and NPY structure).
 // Relies on Gzip (GzipDecoder), NPYFormat (NPYHeader.parse), Crypto (SHA-256), Dispatch.
 #if canImport(Glibc)
 import Glibc
@@ -161,21 +162,34 @@ public enum OutputVerifier {
             return VerifyResult(path: path, faults: [error.asFault])
         }
         let structure = StructureCheck(name: PathTools.split(path).1)
-        var hasher = SHA256()
+        var archive: (isArchive: Bool, fault: String?) = (false, nil)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
         do {
+            // The file hashes what is read from it; an archive is read through the archive reader (members' CRCs,
+            // sizes, NPY structure, central directory), anything else streamed through the structure check.
+            let first = UnsafeRawBufferPointer(rebasing: buffer[..<(try file.read(into: buffer))])
+            var feed = structure.feed
+            if first.count >= 2 && Container.recognise(first[0], first[1]) == .zip {
+                archive.isArchive = true
+                do {
+                    _ = try ArchiveInspection.read(file, prefix: first)
+                } catch {
+                    archive.fault = NPYExpError(wrapping: error, path: path).message
+                }
+                feed = { _ in }
+            } else {
+                feed(first)
+            }
             while true {
                 let n = try file.read(into: buffer)
                 if n == 0 { break }
-                let piece = UnsafeRawBufferPointer(rebasing: buffer[..<n])
-                hasher.update(bufferPointer: piece)
-                structure.feed(piece)
+                feed(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             }
         } catch {
             return VerifyResult(path: path, faults: [error.asFault])
         }
-        let actual = Checksums.hex(hasher.finalize())
+        let actual = file.digest()
         if let expected = target.expectedSHA256 {
             if expected != actual {
                 faults.append(VerifyFault(path: path, "SHA-256 mismatch (\(target.sidecar) records \(expected), file is \(actual))"))
@@ -184,7 +198,7 @@ public enum OutputVerifier {
             faults.append(
                 VerifyFault(path: path, "no checksum: \(target.sidecar) is missing or does not list it, nor does a sums file"))
         }
-        if let fault = structure.finish() { faults.append(VerifyFault(path: path, fault)) }
+        if let fault = archive.isArchive ? archive.fault : structure.finish() { faults.append(VerifyFault(path: path, fault)) }
         return VerifyResult(path: path, faults: faults)
     }
 

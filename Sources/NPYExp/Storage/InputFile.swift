@@ -74,6 +74,22 @@ final class InputFile {
         return n
     }
 
+    /// Reads up to `count` bytes at `offset` without moving the stream position or hashing them (a zip archive's
+    /// central directory, read ahead of its members); fewer at end of file.
+    func read(at offset: Int, count: Int) throws(NPYExpError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = bytes.withUnsafeMutableBytes { b in
+                SystemCall.retrying { pread(fd, b.baseAddress! + filled, count - filled, off_t(offset + filled)) }
+            }
+            try SystemCall.check(n, "read error", path: path, category: .noInput)
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(bytes[0..<filled])
+    }
+
     /// Hex SHA-256 of the bytes read so far (all of them after end of file).
     func digest() -> String { Checksums.hex(hasher.finalize()) }
 

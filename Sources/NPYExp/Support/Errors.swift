@@ -36,6 +36,8 @@ public struct NPYExpError: Error, Sendable, CustomStringConvertible, Equatable {
         case format(NPYFormatError.Kind)
         /// The stream as a whole: empty, truncated header, data shorter or longer than the shape.
         case stream(NPYStreamFault.Kind)
+        /// The zip archive (.npz) is damaged or uses what npyexp does not read.
+        case archive(ArchiveFault.Kind)
         /// A system call failed with this errno.
         case system(errno: Int32)
         /// A dtype conversion that is refused.
@@ -80,12 +82,23 @@ public struct NPYExpError: Error, Sendable, CustomStringConvertible, Equatable {
             self.init(
                 path: path, "\(GzipError(.notGzip).phrase) (nor an NPY file: bad magic)", category: .data,
                 fault: .gzip(.notGzip))
+        case let e as NPYFormatError where e.kind == .badMagic && path.hasSuffix(".npz") && !insideGzip:
+            self.init(
+                path: path, "\(ArchiveFault(.notZip).phrase) (nor an NPY file: bad magic)", category: .data,
+                fault: .archive(.notZip))
         case let e as NPYFormatError:
             self.init(path: path, e.description, category: .data, fault: .format(e.kind))
         case let e as GzipError:
             self.init(path: path, e.description, category: .data, fault: .gzip(e.kind))
         case let e as NPYStreamFault:
             self.init(path: path, e.description, category: .data, fault: .stream(e.kind))
+        case let e as ArchiveFault:
+            self.init(path: path, e.description, category: .data, fault: .archive(e.kind))
+        case let e as MemberFault:
+            // The member's own fault (gzip words for deflate data, NPY words for its content), named with it.
+            let inner = NPYExpError(wrapping: e.error, path: path, insideGzip: true)
+            self = inner
+            if inner.category != .output { message = "member '\(e.member)': " + inner.message }
         case let e as ConversionError:
             self.init(path: path, e.description, category: .data, fault: .conversion)
         default:
