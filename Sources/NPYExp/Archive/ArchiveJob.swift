@@ -1,8 +1,9 @@
 // Archive: the job for one .npz input. Each member goes through the same NPY stage as a .npy file (ExpTransform:
 // dtypes, promotion, --dtype, shape and order kept) into a member of the output archive, in the input's order and
 // under the same name, stored or deflated like the input member unless --gzip / --no-gzip say otherwise; deflated
-// members are compressed on all cores. A fault in a member is reported with the member's name. Relies on
-// ArchiveReader, ArchiveWriter, Transform and Payload.
+// members are compressed on all cores. A fault in a member is reported with the member's name. Backward over
+// archives pairs the gradient's members with the result's (ArchiveOperand). Relies on ArchiveReader, ArchiveWriter,
+// ArchiveOperand, Transform and Payload.
 import NPYFormat
 
 /// What one member of an archive held and became.
@@ -35,14 +36,16 @@ struct MemberFault: Error {
 struct ArchiveJob {
     let configuration: ExpConfiguration
 
-    /// Reads the archive from `reader`, writes the output archive to `output`; returns the members' reports.
-    func run(_ reader: ArchiveReader, to output: OutputFile) throws -> [MemberReport] {
+    /// Reads the archive from `reader`, writes the output archive to `output`; returns the members' reports. With an
+    /// `operand` (backward: `reader` holds the gradients), each member is multiplied by the result's member.
+    func run(_ reader: ArchiveReader, to output: OutputFile, operand: ArchiveOperand? = nil) throws -> [MemberReport] {
         let writer = ArchiveWriter(output)
         var reports: [MemberReport] = []
         while let entry = try reader.nextMember() {
             let name = entry.memberName.text
             do {
-                reports.append(try member(entry, reader: reader, writer: writer, output: output))
+                let second = try operand?.next(for: entry.memberName)
+                reports.append(try member(entry, reader: reader, writer: writer, output: output, operand: second))
             } catch let fault as ArchiveFault where fault.member != nil {
                 throw fault
             } catch let error as NPYExpError {
@@ -52,6 +55,7 @@ struct ArchiveJob {
             }
         }
         try reader.finish()
+        try operand?.finish()
         try writer.finish()
         return reports
     }
@@ -65,9 +69,9 @@ struct ArchiveJob {
         }
     }
 
-    private func member(_ entry: ZipEntry, reader: ArchiveReader, writer: ArchiveWriter, output: OutputFile) throws
-        -> MemberReport
-    {
+    private func member(
+        _ entry: ZipEntry, reader: ArchiveReader, writer: ArchiveWriter, output: OutputFile, operand: OperandStream?
+    ) throws -> MemberReport {
         let deflate = deflates(entry)
         try writer.begin(name: entry.name, utf8: entry.flags & Zip.flagUTF8 != 0, method: deflate ? Zip.deflated : Zip.stored)
         let payload: ChecksummedPayload = deflate
@@ -77,7 +81,7 @@ struct ArchiveJob {
             : PlainPayload(output, checksum: true)
         let transform = ExpTransform(
             requested: configuration.outputType, promotion: configuration.promotion, jobs: configuration.jobs,
-            chunkBytes: configuration.chunkBytes, sink: payload)
+            chunkBytes: configuration.chunkBytes, sink: payload, operand: operand)
         if configuration.hashPayload { transform.hashPayload() }
         try reader.readMember { try transform.consume($0) }
         try transform.finish()

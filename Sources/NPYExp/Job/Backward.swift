@@ -58,10 +58,12 @@ extension ExpPipeline {
 }
 
 /// The second operand of a two-input operation: a decompressed .npy stream whose header is read first and whose
-/// data is then pulled in exact amounts. Its faults name its own file.
+/// data is then pulled in exact amounts. Its faults name its own file (and member, for one member of an archive).
 final class OperandStream {
     /// The operand's path, for messages.
     let path: String
+    /// The archive member it is, for messages; nil for a whole file.
+    private let member: String?
     /// Its header.
     let header: NPYHeader
     private let stream: PullStream
@@ -70,12 +72,20 @@ final class OperandStream {
     private var pendingOffset = 0
 
     /// Starts reading `reader` on its own thread and reads the header.
-    init(_ reader: InputReader, path: String, chunkBytes: Int) throws {
-        let stream = PullStream(reader, depth: 2, chunkBytes: chunkBytes)
+    convenience init(_ reader: InputReader, path: String, chunkBytes: Int) throws {
+        try self.init(PullStream(reader, depth: 2, chunkBytes: chunkBytes), path: path, member: nil)
+    }
+
+    /// The operand at the current position of `stream`: a whole file (`member` nil: this operand owns the stream and
+    /// stops it), or one member of an archive whose members follow each other in `stream` (the header is then read
+    /// byte for byte, so that nothing of the next member is taken).
+    init(_ stream: PullStream, path: String, member: String?) throws {
+        self.path = path
+        self.member = member
         var parser = NPYStreamParser()
         var found: NPYHeader?
         var data: [UInt8] = []
-        var piece = [UInt8](repeating: 0, count: 4096)
+        var piece = [UInt8](repeating: 0, count: member == nil ? 4096 : 1)
         do {
             while found == nil {
                 let n = try piece.withUnsafeMutableBytes { try stream.read(into: $0.baseAddress!, count: $0.count) }
@@ -90,17 +100,23 @@ final class OperandStream {
                 }
             }
         } catch {
-            stream.stop()
-            throw NPYExpError(wrapping: error, path: path)
+            if member == nil { stream.stop() }
+            throw Self.fault(error, path: path, member: member)
         }
-        self.path = path
         self.stream = stream
         self.parser = parser
         header = found!
         pending = data
     }
 
-    deinit { stream.stop() }
+    deinit { if member == nil { stream.stop() } }
+
+    /// A fault of this operand, naming its file (and member).
+    private static func fault(_ error: any Error, path: String, member: String?) -> NPYExpError {
+        var wrapped = NPYExpError(wrapping: error, path: path)
+        if let member, !(error is NPYExpError) { wrapped.message = "member '\(member)': " + wrapped.message }
+        return wrapped
+    }
 
     /// Fills `count` bytes at `destination` with the next array data; short data is a fault of this file.
     func read(into destination: UnsafeMutableRawPointer, count: Int) throws {
@@ -120,22 +136,23 @@ final class OperandStream {
             }
             if copied < count { try parser.finish() }  // throws the short-data fault with the right counts
         } catch {
-            throw NPYExpError(wrapping: error, path: path)
+            throw Self.fault(error, path: path, member: member)
         }
     }
 
-    /// The end: anything left in the operand after the array is a fault of this file.
+    /// The end: anything left in the operand after the array is a fault of this file. (An archive member ends where
+    /// its array does: what follows is the next member.)
     func finish() throws {
         var probe = [UInt8](repeating: 0, count: 65536)
         do {
-            while true {
+            while member == nil {
                 let n = try probe.withUnsafeMutableBytes { try stream.read(into: $0.baseAddress!, count: $0.count) }
                 if n == 0 { break }
                 try probe.withUnsafeBytes { try parser.feed(UnsafeRawBufferPointer(rebasing: $0[..<n])) { _ in } }
             }
             try parser.finish()
         } catch {
-            throw NPYExpError(wrapping: error, path: path)
+            throw Self.fault(error, path: path, member: member)
         }
     }
 

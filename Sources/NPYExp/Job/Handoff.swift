@@ -79,20 +79,19 @@ final class ChunkPipe: @unchecked Sendable {
 /// Thrown inside the producer when the consumer cancelled.
 struct PipeCancelled: Error {}
 
-extension InputReader {
-    /// Starts reading and inflating on a thread of its own into `pipe`; join the returned thread before `pipe` and
-    /// this reader go away.
-    func startProducing(into pipe: ChunkPipe) -> WorkerThread {
-        let reader = UncheckedBox(self)
-        return WorkerThread {
+extension ChunkPipe {
+    /// Starts `produce` on a thread of its own, its bytes cut into this pipe's chunks; join the returned thread
+    /// before the pipe goes away. `produce` hands its bytes, in order, to the function it is given.
+    func startProducer(_ produce: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) -> WorkerThread {
+        WorkerThread {
             var current: (slot: Int, buffer: AlignedBuffer)?
             var filledBytes = 0
             do {
-                try reader.value.run { bytes in
+                try produce { bytes in
                     var offset = 0
                     while offset < bytes.count {
                         if current == nil {
-                            guard let next = pipe.acquire() else { throw PipeCancelled() }
+                            guard let next = self.acquire() else { throw PipeCancelled() }
                             current = next
                             filledBytes = 0
                         }
@@ -102,20 +101,29 @@ extension InputReader {
                         filledBytes += take
                         offset += take
                         if filledBytes == target.count {
-                            pipe.publish(slot: current!.slot, count: filledBytes)
+                            self.publish(slot: current!.slot, count: filledBytes)
                             current = nil
                         }
                     }
                 }
                 if let c = current {
-                    pipe.publish(slot: c.slot, count: filledBytes)
+                    self.publish(slot: c.slot, count: filledBytes)
                     current = nil
                 }
-                pipe.finish(error: nil)
+                self.finish(error: nil)
             } catch {
-                pipe.finish(error: error)
+                self.finish(error: error)
             }
         }
+    }
+}
+
+extension InputReader {
+    /// Starts reading and inflating on a thread of its own into `pipe`; join the returned thread before `pipe` and
+    /// this reader go away.
+    func startProducing(into pipe: ChunkPipe) -> WorkerThread {
+        let reader = UncheckedBox(self)
+        return pipe.startProducer { try reader.value.run($0) }
     }
 
     /// Like `run`, but reading and inflating happen on another thread, `depth` chunks ahead of `consumer`. Whatever
@@ -146,6 +154,13 @@ final class PullStream {
     init(_ reader: InputReader, depth: Int = 2, chunkBytes: Int = 4 << 20) {
         pipe = ChunkPipe(depth: depth, chunkBytes: chunkBytes)
         producer = reader.startProducing(into: pipe)
+    }
+
+    /// The bytes `produce` hands on, made on a thread of its own (see `ChunkPipe.startProducer`).
+    init(depth: Int = 2, chunkBytes: Int = 4 << 20,
+         _ produce: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+        pipe = ChunkPipe(depth: depth, chunkBytes: chunkBytes)
+        producer = pipe.startProducer(produce)
     }
 
     deinit { stop() }

@@ -107,12 +107,9 @@ public final class ExpPipeline: Sendable {
         let container = try reader.detect()
         seen = container
         let gzip = outputIsGzip(container)
-        if container == .zip && operandItem != nil {
-            throw NPYExpError(path: item.path, "backward of .npz archives is not supported", category: .usage)
-        }
         // Backward: the forward result, shared-read (never locked: it is not what this job writes from).
         let operandFile = try operandItem.map { try InputFile(path: $0.path, exclusive: false) }
-        let recipe = container == .zip ? archiveRecipe() : self.recipe(gzip: gzip, operand: operandFile)
+        let recipe = self.recipe(container == .zip ? archiveRecipe() : recipe(gzip: gzip), operand: operandFile)
 
         let output: OutputFile
         let planned: PlannedOutput?
@@ -138,7 +135,8 @@ public final class ExpPipeline: Sendable {
         do {
             if container == .zip {
                 let archive = ArchiveReader(file: file, prefix: reader.detectedPrefix)
-                report.members = try ArchiveJob(configuration: configuration).run(archive, to: output)
+                let operand = try operandFile.map { try archiveOperand($0) }
+                report.members = try ArchiveJob(configuration: configuration).run(archive, to: output, operand: operand)
                 report.elementCount = report.members?.reduce(0) { $0 + $1.elementCount } ?? 0
                 report.counts = report.members?.reduce(ResultCounts()) { $0 + $1.counts } ?? ResultCounts()
                 report.inputBytes = file.bytesRead
@@ -146,7 +144,11 @@ public final class ExpPipeline: Sendable {
             }
             let operand = try operandFile.map { file -> OperandStream in
                 let reader = InputReader(file: file, jobs: configuration.jobs)
-                do { _ = try reader.detect() } catch { throw NPYExpError(wrapping: error, path: file.path) }
+                let container: Container
+                do { container = try reader.detect() } catch { throw NPYExpError(wrapping: error, path: file.path) }
+                if container == .zip {
+                    throw NPYExpError(path: file.path, "is an .npz archive, the gradient is not", category: .data)
+                }
                 return try OperandStream(reader, path: file.path, chunkBytes: configuration.chunkBytes)
             }
             let transform = ExpTransform(
@@ -195,6 +197,17 @@ public final class ExpPipeline: Sendable {
         return nil
     }
 
+    /// The forward result of a backward job over archives, which must be an archive too.
+    private func archiveOperand(_ file: InputFile) throws -> ArchiveOperand {
+        let reader = InputReader(file: file, jobs: 1)
+        let container: Container
+        do { container = try reader.detect() } catch { throw NPYExpError(wrapping: error, path: file.path) }
+        guard container == .zip else {
+            throw NPYExpError(path: file.path, "is not an .npz archive, the gradient is", category: .data)
+        }
+        return ArchiveOperand(file: file, prefix: reader.detectedPrefix, chunkBytes: configuration.chunkBytes)
+    }
+
     /// The planned output path, checked against the container seen now; or, unplanned, worked out and checked here.
     func outputPath(_ item: InputItem, planned: PlannedOutput?, container: Container, operand: InputItem?) throws
         -> String
@@ -225,8 +238,7 @@ public final class ExpPipeline: Sendable {
 
     /// The options (and, for backward, the forward result's identity) that shape an output's bytes; an output made
     /// with other options, or from another result, is redone.
-    func recipe(gzip: Bool, operand: InputFile? = nil) -> String {
-        let base = recipe(gzip: gzip)
+    func recipe(_ base: String, operand: InputFile?) -> String {
         guard let operand else { return base }
         let identity = operand.identity.map { "\($0.size):\($0.mtimeNanoseconds)" } ?? "stream"
         return base + ",backward-of=\(identity)"
