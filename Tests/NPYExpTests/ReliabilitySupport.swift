@@ -137,10 +137,16 @@ func unmount(_ dir: URL) {
 
 /// The fixtures/bad table: file name -> the phrase its error line must contain.
 func badFixtureTable() throws -> [(name: String, phrase: String)] {
-    let text = try String(contentsOf: Paths.fixtures.appendingPathComponent("bad/expected.tsv"), encoding: .utf8)
+    try phraseTable("bad/expected.tsv").map { ($0.name, $0.phrases[0]) }
+}
+
+/// A fixtures table (path relative to fixtures/): a file name, then the phrases (tab separated) its error line must
+/// contain; `#` lines are comments.
+func phraseTable(_ relativePath: String) throws -> [(name: String, phrases: [String])] {
+    let text = try String(contentsOf: Paths.fixtures.appendingPathComponent(relativePath), encoding: .utf8)
     return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
-        let parts = line.split(separator: "\t", maxSplits: 1)
-        return (String(parts[0]), String(parts[1]))
+        let parts = line.split(separator: "\t").map(String.init)
+        return (parts[0], Array(parts.dropFirst()))
     }
 }
 
