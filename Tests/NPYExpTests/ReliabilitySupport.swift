@@ -83,9 +83,11 @@ func makeNormalInput(_ url: URL, elements: Int, seed: Int = 0, gzip: Bool = fals
         """, [String(elements), String(seed), url.path, gzip ? "1" : "0"])
 }
 
-/// `sha256sum -c` run in the sidecar's directory: true when coreutils agrees the file matches.
+/// `sha256sum -c` run in the sidecar's directory: true when coreutils agrees the file matches (false when there is
+/// no sidecar).
 func coreutilsChecksumOK(sidecar: URL) throws -> Bool {
-    try run("/usr/bin/env", ["sha256sum", "-c", "--status", sidecar.lastPathComponent],
+    guard FileManager.default.fileExists(atPath: sidecar.path) else { return false }
+    return try run("/usr/bin/env", ["sha256sum", "-c", "--status", sidecar.lastPathComponent],
             in: sidecar.deletingLastPathComponent()).status == 0
 }
 
