@@ -53,7 +53,9 @@ private let npzCheckScript = """
         if zo.namelist() != zi.namelist():
             bad.append(f"{label}: members {zo.namelist()}, input has {zi.namelist()}")
         got = [i.compress_type for i in zo.infolist()]
-        want = [i.compress_type for i in zi.infolist()] if kinds == "input" else [{"stored": 0, "deflated": 8}[kinds]] * len(zi.infolist())
+        want = [i.compress_type for i in zi.infolist()]
+        if kinds != "input":
+            want = [{"stored": 0, "deflated": 8}[kinds]] * len(want)
         if got != want:
             bad.append(f"{label}: compression kinds {got}, want {want}")
         loaded = np.load(out)
@@ -64,7 +66,8 @@ private let npzCheckScript = """
                 continue
             a, b = loaded[key], expected[key]
             if a.dtype != b.dtype or a.shape != b.shape or np.isfortran(a) != np.isfortran(b):
-                bad.append(f"{label}:{key}: {a.dtype}{a.shape} fortran={np.isfortran(a)}, want {b.dtype}{b.shape} fortran={np.isfortran(b)}")
+                bad.append(f"{label}:{key}: {a.dtype}{a.shape} fortran={np.isfortran(a)}, "
+                           f"want {b.dtype}{b.shape} fortran={np.isfortran(b)}")
                 continue
             u, tolerance = ulps(a, b), (4 if b.dtype.kind == "c" else 1)
             if u > tolerance:
@@ -98,7 +101,9 @@ private func expectArchivesMatch(_ arguments: [String], sourceLocation: SourceLo
 }
 
 /// The fixtures/npz/bad table, one test case a row.
-let npzBadTable: [NPZBadCase] = ((try? phraseTable("npz/bad/expected.tsv")) ?? []).map { NPZBadCase(name: $0.name, phrases: $0.phrases) }
+let npzBadTable: [NPZBadCase] = ((try? phraseTable("npz/bad/expected.tsv")) ?? []).map {
+    NPZBadCase(name: $0.name, phrases: $0.phrases)
+}
 
 struct NPZBadCase: CustomTestStringConvertible, Sendable {
     var name: String
@@ -142,8 +147,10 @@ let npzFixtureNames: [String] = listFiles(NPZPaths.data)
         #expect(r.status == 0, "\(r.stderr)")
         let first = Self.fixtureRun.output
         #expect(listFiles(again) == listFiles(first))
-        for name in listFiles(first) where FileManager.default.fileExists(atPath: again.appendingPathComponent(name).path) {
-            #expect(try bytes(again.appendingPathComponent(name)) == bytes(first.appendingPathComponent(name)), "\(name)")
+        for name in listFiles(first) {
+            let (a, b) = (first.appendingPathComponent(name), again.appendingPathComponent(name))
+            guard FileManager.default.fileExists(atPath: b.path) else { continue }
+            #expect(try bytes(a) == bytes(b), "\(name)")
         }
     }
 
@@ -193,7 +200,8 @@ let npzFixtureNames: [String] = listFiles(NPZPaths.data)
         defer { try? FileManager.default.removeItem(at: out) }
         // Real members only: a complex member is refused under --dtype, as for .npy.
         let inputs = ["savez_compressed.npz", "zip64_forced_mixed_kinds.npz"]
-        let r = try npyexp(["--dtype", "float64", "-o", out.path] + inputs.map { NPZPaths.data.appendingPathComponent($0).path })
+        let paths = inputs.map { NPZPaths.data.appendingPathComponent($0).path }
+        let r = try npyexp(["--dtype", "float64", "-o", out.path] + paths)
         #expect(r.status == 0, "\(r.stderr)")
         for name in inputs {
             try expectArchivesMatch([
@@ -284,7 +292,9 @@ let npzFixtureNames: [String] = listFiles(NPZPaths.data)
         #expect(r.status == 0, "\(r.stderr)")
         for name in ["compressed.npz", "stored.npz"] {
             #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent(name + ".sha256")), "\(name)")
-            try expectArchivesMatch(["computed", out.appendingPathComponent(name).path, input.appendingPathComponent(name).path, "input"])
+            try expectArchivesMatch([
+                "computed", out.appendingPathComponent(name).path, input.appendingPathComponent(name).path, "input",
+            ])
         }
         #expect(try temporariesBelow(dir).isEmpty)
     }
