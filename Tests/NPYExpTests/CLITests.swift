@@ -7,10 +7,11 @@ import Testing
 import Glibc
 #endif
 
-/// Copies fixtures into a scratch directory (inputs are never modified in place by the tests).
-func copyFixtures(_ names: [String], to dir: URL) throws {
+/// Copies fixtures (relative to `source`, fixtures/data by default) into a scratch directory (inputs are never
+/// modified in place by the tests).
+func copyFixtures(_ names: [String], from source: URL = Paths.data, to dir: URL) throws {
     for name in names {
-        let src = Paths.data.appendingPathComponent(name)
+        let src = source.appendingPathComponent(name)
         let dst = dir.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: dst.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: src, to: dst)

@@ -83,9 +83,11 @@ func makeNormalInput(_ url: URL, elements: Int, seed: Int = 0, gzip: Bool = fals
         """, [String(elements), String(seed), url.path, gzip ? "1" : "0"])
 }
 
-/// `sha256sum -c` run in the sidecar's directory: true when coreutils agrees the file matches.
+/// `sha256sum -c` run in the sidecar's directory: true when coreutils agrees the file matches (false when there is
+/// no sidecar).
 func coreutilsChecksumOK(sidecar: URL) throws -> Bool {
-    try run("/usr/bin/env", ["sha256sum", "-c", "--status", sidecar.lastPathComponent],
+    guard FileManager.default.fileExists(atPath: sidecar.path) else { return false }
+    return try run("/usr/bin/env", ["sha256sum", "-c", "--status", sidecar.lastPathComponent],
             in: sidecar.deletingLastPathComponent()).status == 0
 }
 
@@ -137,10 +139,16 @@ func unmount(_ dir: URL) {
 
 /// The fixtures/bad table: file name -> the phrase its error line must contain.
 func badFixtureTable() throws -> [(name: String, phrase: String)] {
-    let text = try String(contentsOf: Paths.fixtures.appendingPathComponent("bad/expected.tsv"), encoding: .utf8)
+    try phraseTable("bad/expected.tsv").map { ($0.name, $0.phrases[0]) }
+}
+
+/// A fixtures table (path relative to fixtures/): a file name, then the phrases (tab separated) its error line must
+/// contain; `#` lines are comments.
+func phraseTable(_ relativePath: String) throws -> [(name: String, phrases: [String])] {
+    let text = try String(contentsOf: Paths.fixtures.appendingPathComponent(relativePath), encoding: .utf8)
     return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
-        let parts = line.split(separator: "\t", maxSplits: 1)
-        return (String(parts[0]), String(parts[1]))
+        let parts = line.split(separator: "\t").map(String.init)
+        return (parts[0], Array(parts.dropFirst()))
     }
 }
 
