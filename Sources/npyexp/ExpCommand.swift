@@ -247,7 +247,11 @@ extension Exp {
         guard !hit.isEmpty else { return nil }
         let count = hit.reduce(0) { $0 + $1.counts.narrowOverflow }
         var dtypes: [String] = []
-        for name in hit.compactMap({ $0.outputDType?.name }) where !dtypes.contains(name) { dtypes.append(name) }
+        // An archive's dtypes are its members' that overflowed.
+        let types = hit.flatMap { r in
+            r.members.map { $0.filter { $0.counts.narrowOverflow > 0 }.compactMap(\.outputDType) } ?? [r.outputDType].compactMap { $0 }
+        }
+        for name in types.map(\.name) where !dtypes.contains(name) { dtypes.append(name) }
         let files = hit.count == 1 ? hit[0].input.path : "\(hit.count) files"
         return "npyexp: warning: \(count) finite input\(count == 1 ? "" : "s") overflowed to inf in \(dtypes.joined(separator: "/")) (\(files)); --dtype float64 keeps them finite"
     }

@@ -124,7 +124,11 @@ let npzFixtureNames: [String] = listFiles(NPZPaths.data)
 
     @Test func fixturesMatchNumpyReferences() throws {
         let (out, r) = Self.fixtureRun
-        #expect(r.status == 0 && r.stderr.isEmpty, "status \(r.status): \(r.stderr)")
+        // The one line allowed: the specials members' float32/float16 overflow warning.
+        #expect(r.status == 0, "status \(r.status): \(r.stderr)")
+        #expect(
+            r.stderr.isEmpty || r.stderr.hasPrefix("npyexp: warning: ") && r.stderr.contains("overflowed to inf in float")
+                && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         try expectArchivesMatch(["tree", out.path, NPZPaths.expected.path, NPZPaths.data.path, "input"])
     }
 

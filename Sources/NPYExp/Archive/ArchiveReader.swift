@@ -101,7 +101,7 @@ final class ArchiveReader {
         precondition(current == nil, "nextMember before the current member was read")
         guard try window.fill(4) else {
             if window.offset == 0 && members.isEmpty { throw ArchiveFault(.notZip, "empty file") }
-            throw ArchiveFault(.truncated, "ends after \(members.count) members, where a header should be")
+            throw ArchiveFault(.truncatedDirectory, "missing: the archive ends after \(members.count) members")
         }
         let signature = window.available.loadUnaligned(as: UInt32.self).littleEndian
         if signature == Zip.centralSignature || signature == Zip.endSignature || signature == Zip.zip64EndSignature {

@@ -271,7 +271,7 @@ enum ZipParse {
             }
             try record.withUnsafeBytes { b in
                 var z = ByteReader(b)
-                guard z.u32() == Zip.zip64EndSignature, z.take(20) != nil, let total = z.u64(), let s = z.u64(),
+                guard z.u32() == Zip.zip64EndSignature, z.take(28) != nil, let total = z.u64(), let s = z.u64(),
                     let o = z.u64(), total < 1 << 32, s < 1 << 40, o < 1 << 62
                 else { throw ArchiveFault(.truncatedDirectory, "bad zip64 end record") }
                 count = Int(total)
