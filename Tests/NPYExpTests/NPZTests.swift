@@ -346,4 +346,125 @@ let npzFixtureNames: [String] = listFiles(NPZPaths.data)
         #expect(crc.status != 0, "a member with a wrong CRC-32 verified: \(crc.stderr)")
         #expect(crc.stderr.contains("CRC-32 mismatch"), "\(crc.stderr)")
     }
+
+    /// Every good fixture through a pipe (`-c -`) gives the bytes the file gives: stored members whose sizes follow
+    /// their data are delimited by their descriptors; and npyexp's own outputs (zip64, data descriptors, stored or
+    /// deflated) read back from a pipe the same way.
+    @Test func pipesReadEveryLayout() throws {
+        let dir = try scratchDirectory("npz-pipe")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in npzFixtureNames {
+            let path = NPZPaths.data.appendingPathComponent(name).path
+            let fromFile = try npyexp(["-c", path])
+            let fromPipe = try npyexp(["-c", "-"], input: try Data(contentsOf: URL(fileURLWithPath: path)))
+            #expect(fromFile.status == 0 && fromPipe.status == 0, "\(name): \(fromFile.stderr) \(fromPipe.stderr)")
+            #expect(fromFile.stdout == fromPipe.stdout, "\(name): pipe and file outputs differ")
+            // The output again, stored: its members end in data descriptors only.
+            let stored = try npyexp(["-c", "--no-gzip", "-"], input: fromFile.stdout)
+            let again = try npyexp(["-c", "--no-gzip", "-"], input: stored.stdout)
+            #expect(stored.status == 0 && again.status == 0, "\(name): \(stored.stderr) \(again.stderr)")
+            let out = dir.appendingPathComponent("again.npz")
+            try again.stdout.write(to: out)
+            _ = try python(
+                """
+                import sys, zipfile, numpy as np
+                z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None
+                assert all(i.compress_type == 0 for i in z.infolist())
+                np.load(sys.argv[1])
+                """, [out.path])
+        }
+    }
+
+    /// Past 65,535 members the writer adds the zip64 end records (and Python's zipfile finds every member).
+    @Test func zip64EndRecordsPastSixtyFiveThousandMembers() throws {
+        let dir = try scratchDirectory("npz-many")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("many.npz")
+        try python(
+            """
+            import io, sys, zipfile, numpy as np
+            b = io.BytesIO(); np.save(b, np.float32([0.5, 1.0])); d = b.getvalue()
+            with zipfile.ZipFile(sys.argv[1], "w") as z:
+                for i in range(70000): z.writestr(f"m{i}.npy", d)
+            """, [input.path])
+        let r = try npyexp([input.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        try python(
+            """
+            import struct, sys, zipfile, numpy as np
+            data = open(sys.argv[1], "rb").read()
+            assert data.rfind(b"PK\\x06\\x06") > 0, "no zip64 end record"
+            z = zipfile.ZipFile(sys.argv[1]); assert len(z.infolist()) == 70000
+            a = np.load(sys.argv[1]); v = a["m69999"]
+            assert v.dtype == np.float32 and v.tolist() == np.exp(np.float64([0.5, 1.0])).astype(np.float32).tolist(), v
+            """, [dir.appendingPathComponent("many.exp.npz").path])
+        let verified = try npyexp(["verify", dir.appendingPathComponent("many.exp.npz").path])
+        #expect(verified.status == 0, "\(verified.stderr)")
+    }
+
+    /// backward over archives: each gradient member times the result member of the same name (conj for complex),
+    /// against numpy in long double; members that do not pair are refused with the result's name, nothing written.
+    @Test func backwardPairsMembersByName() throws {
+        let dir = try scratchDirectory("npz-backward")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try python(
+            """
+            import sys, numpy as np
+            rng = np.random.default_rng(5)
+            x = {"a": rng.standard_normal((30, 40)).astype(np.float32), "b": rng.standard_normal(5000),
+                 "c": (rng.standard_normal(7) + 1j * rng.standard_normal(7)).astype(np.complex64)}
+            np.savez(sys.argv[1] + "/res.npz", **{k: np.exp(v) for k, v in x.items()})
+            g = {k: (rng.standard_normal(v.shape) + (1j * rng.standard_normal(v.shape) if v.dtype.kind == "c" else 0))
+                 .astype(v.dtype) for k, v in x.items()}
+            np.savez_compressed(sys.argv[1] + "/grad.npz", **g)
+            np.savez(sys.argv[1] + "/swapped.npz", b=g["b"], a=g["a"], c=g["c"])
+            """, [dir.path])
+        let r = try npyexp(["backward", dir.appendingPathComponent("res.npz").path,
+                            dir.appendingPathComponent("grad.npz").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        try python(
+            """
+            import sys, numpy as np
+            d = sys.argv[1]
+            y, g, o = np.load(d + "/res.npz"), np.load(d + "/grad.npz"), np.load(d + "/grad.backward.npz")
+            assert o.files == ["a", "b", "c"], o.files
+            for k in o.files:
+                wide = np.clongdouble if g[k].dtype.kind == "c" else np.longdouble
+                ref = (g[k].astype(wide) * np.conj(y[k].astype(wide))).astype(g[k].dtype)
+                assert o[k].dtype == g[k].dtype and o[k].shape == g[k].shape, k
+                err = np.abs(o[k].astype(wide) - ref.astype(wide)) / np.maximum(np.abs(ref.astype(wide)), 1e-300)
+                assert err.max() <= 2 * np.finfo(g[k].dtype).eps, (k, err.max())
+            """, [dir.path])
+        let swapped = try npyexp(["backward", dir.appendingPathComponent("res.npz").path,
+                                  dir.appendingPathComponent("swapped.npz").path])
+        #expect(swapped.status == 1)
+        #expect(swapped.stderr.contains("res.npz: member 1 is 'a.npy', the gradient's is 'b.npy'"), "\(swapped.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("swapped.backward.npz").path))
+        #expect(try temporariesBelow(dir).isEmpty)
+    }
+
+    /// --manifest records each member of an archive: name, compression, dtypes, shape, counts and payload digest.
+    @Test func manifestRecordsEveryMember() throws {
+        let dir = try scratchDirectory("npz-manifest")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let manifest = dir.appendingPathComponent("m.jsonl")
+        let r = try npyexp(["-o", dir.appendingPathComponent("out").path, "--manifest", manifest.path,
+                            NPZPaths.data.appendingPathComponent("savez_mixed.npz").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        try python(
+            """
+            import hashlib, json, sys, zipfile
+            rec = [json.loads(l) for l in open(sys.argv[1])][0]
+            members = rec["members"]
+            z = zipfile.ZipFile(sys.argv[2])
+            assert [m["name"] for m in members] == z.namelist(), members
+            for m in members:
+                assert m["payload_sha256"] == hashlib.sha256(z.read(m["name"])).hexdigest(), m["name"]
+            f32 = next(m for m in members if m["name"] == "specials_f32.npy")
+            assert f32["dtype_out"] == "float32" and f32["nan"] >= 1 and f32["overflow_inf"] >= 1, f32
+            i16 = next(m for m in members if m["name"] == "i16.npy")
+            assert i16["dtype_in"] == "int16" and i16["dtype_out"] == "float32", i16
+            assert rec["elements"] == sum(m["elements"] for m in members)
+            """, [manifest.path, dir.appendingPathComponent("out/savez_mixed.npz").path])
+    }
 }
