@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fuzz-verify: checks npyexp on fuzz corpus files against a verdict that shares no code with it.
+"""fuzz-verify: checks npyexp on fuzz corpus files (.npy, .npy.gz, .npz) against a verdict sharing no code with it.
 
 The fuzz-stream target compares the pipeline with npyexp's own verifier, which shares the gzip decoder and the NPY
 header parser with the code under test. This script is the independent check: for a seeded sample of files it asks
@@ -23,8 +23,10 @@ import random
 import shutil
 import subprocess
 import sys
+import struct
 import tempfile
 import warnings
+import zipfile
 import zlib
 
 import numpy as np
@@ -37,8 +39,63 @@ except ImportError:
 SUPPORTED_KINDS = {"b", "i", "u", "f", "c"}
 
 
+def zip_verdict(data):
+    """({name: array}, None) when Python's zipfile and numpy accept the bytes as an archive npyexp supports, else
+    (None, why). npyexp reads archives as a stream, so beyond what zipfile checks (CRC-32 and sizes of every member)
+    the layout must be the plain one numpy and zipfile write: members back to back from offset 0, the central
+    directory right after the last, then the end record(s) and nothing else; no encryption, stored or deflated only,
+    names unique, every member a supported .npy."""
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        infos = z.infolist()
+        names = [i.filename for i in infos]
+        if len(set(names)) != len(names):
+            return None, "duplicate member names"
+        arrays, offset = {}, 0
+        for i in infos:
+            if i.flag_bits & 0x41 or i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                return None, f"member {i.filename}: encrypted or method {i.compress_type}"
+            if i.header_offset != offset:
+                return None, f"member {i.filename} at {i.header_offset}, previous member ends at {offset}"
+            name_len, extra_len = struct.unpack("<HH", data[offset + 26:offset + 30])
+            offset += 30 + name_len + extra_len + i.compress_size
+            if i.flag_bits & 0x08:
+                zip64 = any(extra_id == 1 for extra_id in extra_ids(data[offset - i.compress_size - extra_len:
+                                                                        offset - i.compress_size]))
+                offset += (4 if data[offset:offset + 4] == b"PK\x07\x08" else 0) + (20 if zip64 else 12)
+            payload = z.read(i)
+            if len(payload) != i.file_size:  # zipfile checks the CRC only when it read file_size bytes
+                return None, f"member {i.filename}: holds {len(payload)} bytes, the directory says {i.file_size}"
+            array, why = npy_verdict(payload)
+            if array is None:
+                return None, f"member {i.filename}: {why}"
+            arrays[i.filename] = array
+        end = data.rfind(b"PK\x05\x06")
+        directory_offset = struct.unpack("<I", data[end + 16:end + 20])[0] if end >= 0 else -1
+        if directory_offset != 0xFFFFFFFF and directory_offset != offset:
+            return None, f"central directory at {directory_offset}, last member ends at {offset}"
+        if end < 0 or end + 22 + struct.unpack("<H", data[end + 20:end + 22])[0] != len(data):
+            return None, "bytes after the end record"
+        return arrays, None
+    except Exception as e:  # zipfile raises BadZipFile, ValueError, EOFError, zlib.error, NotImplementedError...
+        return None, f"zipfile: {type(e).__name__}: {e}"
+
+
+def extra_ids(extra):
+    """The ids of the fields in a zip extra block."""
+    ids = []
+    while len(extra) >= 4:
+        extra_id, size = struct.unpack("<HH", extra[:4])
+        ids.append(extra_id)
+        extra = extra[4 + size:]
+    return ids
+
+
 def independent_verdict(data):
-    """(array, None) when Python's gzip and numpy accept the bytes as an input npyexp supports, else (None, why)."""
+    """(array, None) when Python's gzip and numpy accept the bytes as an input npyexp supports, else (None, why);
+    for a zip archive, a dict of the members' arrays."""
+    if data[:2] == b"PK":
+        return zip_verdict(data)
     if data[:2] == b"\x1f\x8b":
         try:
             payload = gzip.decompress(data)
@@ -46,6 +103,11 @@ def independent_verdict(data):
             return None, f"gzip: {e}"
     else:
         payload = data
+    return npy_verdict(payload)
+
+
+def npy_verdict(payload):
+    """(array, None) when numpy accepts `payload` as an .npy npyexp supports, else (None, why)."""
     f = io.BytesIO(payload)
     try:
         version = np.lib.format.read_magic(f)
@@ -143,6 +205,18 @@ def run_and_compare(npyexp, data, array, why, work):
     run = subprocess.run([npyexp, "-q", "-j", "2", "--no-gzip", "-o", os.path.join(work, "out"), src],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     outputs = [n for n in os.listdir(os.path.join(work, "out")) if n.endswith(".npy")]
+    if isinstance(array, dict):  # an archive: the output (same name as the input) holds exp of every member
+        if run.returncode != 0:
+            return f"npyexp refused a valid archive (exit {run.returncode}: {run.stderr.decode(errors='replace').strip()[:200]})"
+        with np.load(os.path.join(work, "out", "in.npy")) as archive:
+            outputs_by_name = {n + ".npy": archive[n] for n in archive.files}
+        if sorted(outputs_by_name) != sorted(array):
+            return f"output members {sorted(outputs_by_name)}, input has {sorted(array)}"
+        for name, x in array.items():
+            problem = compare_one(x, outputs_by_name[name])
+            if problem:
+                return f"member {name}: {problem}"
+        return None
     if array is None:
         if run.returncode == 0:
             return f"npyexp accepted an input Python refuses ({why})"
@@ -153,7 +227,11 @@ def run_and_compare(npyexp, data, array, why, work):
         return f"npyexp refused a valid input (exit {run.returncode}: {run.stderr.decode(errors='replace').strip()[:200]})"
     if len(outputs) != 1:
         return f"npyexp succeeded but wrote {outputs}"
-    y = np.load(os.path.join(work, "out", outputs[0]))
+    return compare_one(array, np.load(os.path.join(work, "out", outputs[0])))
+
+
+def compare_one(array, y):
+    """None when the output array y is npyexp's exp of the input array, else what differs."""
     out = output_dtype(array.dtype)
     if y.dtype != out or y.shape != array.shape:
         return f"output is {y.dtype} {y.shape}, want {out} {array.shape}"

@@ -29,7 +29,16 @@ public struct ArchiveInspection: Sendable {
     /// Reads the archive `file` (whose first bytes `prefix` were read already) to its end, checking every member;
     /// throws the first fault as the main command words it.
     static func read(_ file: InputFile, prefix: UnsafeRawBufferPointer) throws -> ArchiveInspection {
-        let reader = ArchiveReader(file: file, prefix: prefix)
+        let members = try read(ArchiveReader(file: file, prefix: prefix))
+        return ArchiveInspection(path: file.path, fileBytes: file.bytesRead, members: members)
+    }
+
+    /// The members of an archive held in memory, each checked.
+    static func members(of bytes: UnsafeRawBufferPointer) throws -> [MemberInspection] {
+        try read(ArchiveReader(bytes: bytes))
+    }
+
+    private static func read(_ reader: ArchiveReader) throws -> [MemberInspection] {
         var members: [MemberInspection] = []
         while let entry = try reader.nextMember() {
             let name = entry.memberName.text
@@ -51,7 +60,7 @@ public struct ArchiveInspection: Sendable {
                     header: header))
         }
         try reader.finish()
-        return ArchiveInspection(path: file.path, fileBytes: file.bytesRead, members: members)
+        return members
     }
 
     /// One JSON object (one line) for `inspect --json`.

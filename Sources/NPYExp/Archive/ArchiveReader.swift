@@ -8,7 +8,7 @@ import Gzip
 
 /// The input's bytes in order through a window that can step back a few bytes (what ISA-L read past a deflate end).
 final class ByteWindow {
-    private let file: InputFile
+    private let source: (UnsafeMutableRawBufferPointer) throws -> Int
     private let buffer: AlignedBuffer
     private var start = 0, end = 0
     /// Bytes kept before `start` when the window moves on.
@@ -18,9 +18,10 @@ final class ByteWindow {
     /// File offset of the first available byte.
     private(set) var offset = 0
 
-    /// The window over `file`, whose first bytes (read already) are `prefix`.
-    init(file: InputFile, prefix: UnsafeRawBufferPointer, capacity: Int = 1 << 20) {
-        self.file = file
+    /// The window over the bytes `source` reads (0 at the end), after `prefix` (read already).
+    init(prefix: UnsafeRawBufferPointer, capacity: Int = 1 << 20,
+         source: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) {
+        self.source = source
         buffer = AlignedBuffer(byteCount: max(capacity, prefix.count + Self.history + 4096))
         if let base = prefix.baseAddress { buffer.base.copyMemory(from: base, byteCount: prefix.count) }
         end = prefix.count
@@ -54,7 +55,7 @@ final class ByteWindow {
             start -= keep
             end -= keep
         }
-        let n = try file.read(into: UnsafeMutableRawBufferPointer(start: buffer.base + end, count: buffer.count - end))
+        let n = try source(UnsafeMutableRawBufferPointer(start: buffer.base + end, count: buffer.count - end))
         if n == 0 { atEnd = true }
         end += n
     }
@@ -63,7 +64,8 @@ final class ByteWindow {
 /// Reads an archive's members in order. Call `nextMember()`, then `readMember(_:)` for it, until `nextMember()`
 /// returns nil; then `finish()`.
 final class ArchiveReader {
-    private let file: InputFile
+    /// The input file (nil for an archive in memory): checked for changes at the end.
+    private let file: InputFile?
     private let window: ByteWindow
     /// The central directory read ahead (regular files whose directory is intact), nil otherwise.
     private let directory: [ZipEntry]?
@@ -75,20 +77,35 @@ final class ArchiveReader {
     /// A reader over `file`, whose first bytes `prefix` have been read already.
     init(file: InputFile, prefix: UnsafeRawBufferPointer) {
         self.file = file
-        window = ByteWindow(file: file, prefix: prefix)
-        directory = Self.readAhead(file)
+        window = ByteWindow(prefix: prefix) { try file.read(into: $0) }
+        directory = file.identity.flatMap { Self.readAhead(size: $0.size, readAt: file.read(at:count:)) }
     }
 
-    /// The directory of a regular file, read from its end without moving the stream; nil when that fails (the
-    /// stream then finds and names the fault).
-    private static func readAhead(_ file: InputFile) -> [ZipEntry]? {
-        guard let size = file.identity?.size, size >= Zip.endRecordSize else { return nil }
+    /// A reader over a whole archive held in memory (`bytes` must outlive the reader).
+    init(bytes: UnsafeRawBufferPointer) {
+        file = nil
+        var offset = 0
+        window = ByteWindow(prefix: UnsafeRawBufferPointer(start: nil, count: 0)) { into in
+            let n = min(into.count, bytes.count - offset)
+            if n > 0 { into.baseAddress!.copyMemory(from: bytes.baseAddress! + offset, byteCount: n) }
+            offset += n
+            return n
+        }
+        directory = Self.readAhead(size: bytes.count) { offset, count in
+            Array(bytes[min(offset, bytes.count)..<min(offset + count, bytes.count)])
+        }
+    }
+
+    /// The directory of an archive of `size` bytes, read from its end without moving the stream (`readAt` gives
+    /// the bytes of a range, fewer at the end); nil when that fails (the stream then finds and names the fault).
+    private static func readAhead(size: Int, readAt: (_ offset: Int, _ count: Int) throws -> [UInt8]) -> [ZipEntry]? {
+        guard size >= Zip.endRecordSize else { return nil }
         let tailCount = min(size, Zip.endRecordSize + 65535 + Zip.zip64LocatorSize + Zip.zip64EndRecordSize)
         let tailOffset = size - tailCount
-        guard let tail = try? file.read(at: tailOffset, count: tailCount), tail.count == tailCount else { return nil }
+        guard let tail = try? readAt(tailOffset, tailCount), tail.count == tailCount else { return nil }
         return try? tail.withUnsafeBytes { b in
             try ZipParse.directory(tail: b, tailOffset: tailOffset) { offset, count in
-                let bytes = try file.read(at: offset, count: count)
+                let bytes = try readAt(offset, count)
                 guard bytes.count == count else { throw ArchiveFault(.truncatedDirectory) }
                 return bytes
             }.entries
@@ -272,7 +289,7 @@ final class ArchiveReader {
                 listed.uncompressedSize == seen.uncompressedSize
             else { throw ArchiveFault(.directoryMismatch, member: seen.memberName.text) }
         }
-        try file.checkUnchanged()
+        try file?.checkUnchanged()
     }
 
     private func hex(_ v: UInt32) -> String {

@@ -202,9 +202,17 @@ public enum OutputVerifier {
         return VerifyResult(path: path, faults: faults)
     }
 
-    /// Checks the bytes of an .npy or .npy.gz stream held in memory (no checksum); nil when they are intact.
+    /// Checks the bytes of an .npy, .npy.gz or .npz stream held in memory (no checksum); nil when they are intact.
     /// Used by the fuzz targets and by callers that already hold the bytes.
     public static func structuralFault(of bytes: UnsafeRawBufferPointer, name: String = "x.npy") -> String? {
+        if bytes.count >= 2 && Container.recognise(bytes[0], bytes[1]) == .zip {
+            do {
+                _ = try ArchiveInspection.members(of: bytes)
+                return nil
+            } catch {
+                return NPYExpError(wrapping: error, path: name).message
+            }
+        }
         let structure = StructureCheck(name: name)
         structure.feed(bytes)
         return structure.finish()
