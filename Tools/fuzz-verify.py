@@ -58,6 +58,20 @@ def zip_verdict(data):
             if i.header_offset != offset:
                 return None, f"member {i.filename} at {i.header_offset}, previous member ends at {offset}"
             name_len, extra_len = struct.unpack("<HH", data[offset + 26:offset + 30])
+            extra = data[offset + 30 + name_len:offset + 30 + name_len + extra_len]
+            if extra_ids(extra) is None:  # zipfile never parses a local header's extra field; npyexp does
+                return None, f"member {i.filename}: malformed extra field in its local header"
+            compressed32, uncompressed32 = struct.unpack("<II", data[offset + 18:offset + 26])
+            escaped = [v == 0xFFFFFFFF for v in (uncompressed32, compressed32)]
+            sizes = zip64_sizes(extra)
+            if any(escaped) and (sizes is None or len(sizes) < sum(escaped)):
+                return None, f"member {i.filename}: local header sizes escaped without a zip64 field to hold them"
+            # zipfile takes sizes from the directory only; npyexp streams by the local header's, which must agree.
+            local = list(sizes or [])
+            if not i.flag_bits & 0x08 and (
+                    (local.pop(0) if escaped[0] else uncompressed32) != i.file_size
+                    or (local.pop(0) if escaped[1] else compressed32) != i.compress_size):
+                return None, f"member {i.filename}: local header sizes differ from the directory's"
             offset += 30 + name_len + extra_len + i.compress_size
             if i.flag_bits & 0x08:
                 zip64 = any(extra_id == 1 for extra_id in extra_ids(data[offset - i.compress_size - extra_len:
@@ -71,6 +85,8 @@ def zip_verdict(data):
                 return None, f"member {i.filename}: {why}"
             arrays[i.filename] = array
         end = data.rfind(b"PK\x05\x06")
+        if end >= 0 and struct.unpack("<HH", data[end + 4:end + 8]) not in ((0, 0), (0xFFFF, 0xFFFF)):
+            return None, "multi-disk archive (disk numbers in the end record)"  # zipfile ignores them
         directory_offset = struct.unpack("<I", data[end + 16:end + 20])[0] if end >= 0 else -1
         if directory_offset != 0xFFFFFFFF and directory_offset != offset:
             return None, f"central directory at {directory_offset}, last member ends at {offset}"
@@ -81,11 +97,24 @@ def zip_verdict(data):
         return None, f"zipfile: {type(e).__name__}: {e}"
 
 
+def zip64_sizes(extra):
+    """The 8-byte values of the zip64 field (id 1) in a well-formed extra block, None when there is none."""
+    while len(extra) >= 4:
+        extra_id, size = struct.unpack("<HH", extra[:4])
+        if extra_id == 1:
+            body = extra[4:4 + size]
+            return [struct.unpack("<Q", body[k:k + 8])[0] for k in range(0, len(body) - 7, 8)]
+        extra = extra[4 + size:]
+    return None
+
+
 def extra_ids(extra):
-    """The ids of the fields in a zip extra block."""
+    """The ids of the fields in a zip extra block; None when a field runs past the block."""
     ids = []
     while len(extra) >= 4:
         extra_id, size = struct.unpack("<HH", extra[:4])
+        if 4 + size > len(extra):
+            return None
         ids.append(extra_id)
         extra = extra[4 + size:]
     return ids

@@ -217,8 +217,11 @@ enum ZipParse {
             entry.zip64 = true
             var z = ByteReader(data)
             func next() throws(ArchiveFault) -> Int {
-                guard let v = z.u64(), v <= UInt64(Int.max) else {
+                guard let v = z.u64() else {
                     throw ArchiveFault(.malformed, member: entry.memberName.text, "zip64 extra field too short")
+                }
+                guard v < 1 << 62 else {
+                    throw ArchiveFault(.malformed, member: entry.memberName.text, "zip64 size or offset \(v) out of range")
                 }
                 return Int(v)
             }
