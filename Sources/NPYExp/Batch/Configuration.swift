@@ -53,10 +53,10 @@ public struct ExpConfiguration: Sendable {
     /// The defaults: torch's dtypes, container as the input, level 6, automatic strategy, all cores.
     public init() {}
 
-    /// Cores online.
-    public static var availableCores: Int {
-        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }
+    /// Cores online, asked once per process (sysconf reads /sys on every call, and every job needs it).
+    public static var availableCores: Int { onlineCores }
+
+    private static let onlineCores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// The largest `jobs` accepted: more threads than this only cost memory.
     public static let maximumJobs = 1024
