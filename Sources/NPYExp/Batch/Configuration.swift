@@ -35,6 +35,9 @@ public struct ExpConfiguration: Sendable {
     public var jobs = ExpConfiguration.availableCores
     /// Bytes of elements handled per step; bounds memory.
     public var chunkBytes = 4 << 20
+    /// Chunks a large input's reader thread may run ahead of exp and deflate (each `chunkBytes`); a batch that runs
+    /// several large inputs at once uses fewer, so its peak memory stays bounded (see `BatchRunner`).
+    public var readAheadChunks = 3
     /// Uncompressed bytes per gzip member of the output.
     public var blockSize = 1 << 20
     /// Outputs go below this directory; nil puts each beside its input as NAME.exp.npy[.gz].
