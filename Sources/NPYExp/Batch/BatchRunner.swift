@@ -1,5 +1,6 @@
 // BatchRunner: a whole run as the library does it: plan every input (refusing runs that would replace inputs or
-// collide), run the jobs several at a time with group commit, come back to inputs another run was holding, write the
+// collide), run the jobs several at a time with group commit (large inputs then reading ahead by less, so memory
+// stays bounded; a commit's reports told in input order), come back to inputs another run was holding, write the
 // manifest and sums file, and compute the exit status. The CLI's commands only build a configuration and call this.
 // Relies on the Planner, ExpPipeline, CommitGroup, Manifest, SumsFile and Synchronization.Mutex.
 import Synchronization
@@ -89,7 +90,8 @@ public final class BatchRunner: Sendable {
             toStandardOutput: options.toStandardOutput, records: records)
     }
 
-    /// Runs every planned input, calling `onReport` (one call at a time) as each is final; then writes the records.
+    /// Runs every planned input, calling `onReport` (one call at a time) as each is final (the reports a group commit
+    /// makes final together, in input order); then writes the records.
     public func run(_ plan: RunPlan, started: Double = Clock.now(), onReport: @escaping @Sendable (FileReport) -> Void = { _ in })
         -> BatchResult
     {
@@ -150,9 +152,12 @@ public final class BatchRunner: Sendable {
                     if r.error != nil { s.failed = true }
                 }
             }
-            callback.withLock { _ in finished.forEach { onReport($0.1) } }
+            // A commit's reports are told in input order, whichever job finished first.
+            callback.withLock { _ in finished.sorted { $0.0 < $1.0 }.forEach { onReport($0.1) } }
         }
-        let pipeline = self.pipeline
+        // Several inputs at once: each large one reads ahead by at most two chunks, so that two 64 MiB inputs in
+        // flight stay within the memory one input with three chunks of read-ahead and a spare job would take.
+        let pipeline = workers > 1 ? self.pipeline.readingAhead(atMost: 2) : self.pipeline
         let stop = options.stopAfterFailure
         // The group hands back reports without positions: find them by input path (paths are unique in a plan).
         let place: @Sendable ([FileReport]) -> [(Int, FileReport)] = { reports in
@@ -196,5 +201,15 @@ public final class BatchRunner: Sendable {
             publish([(index, outcome.report)])
         }
         return state.withLock { $0.reports.compactMap { $0 } }
+    }
+}
+
+extension ExpPipeline {
+    /// This pipeline, or one like it whose large inputs read ahead by at most `chunks` chunks.
+    fileprivate func readingAhead(atMost chunks: Int) -> ExpPipeline {
+        guard configuration.readAheadChunks > chunks else { return self }
+        var c = configuration
+        c.readAheadChunks = max(1, chunks)
+        return ExpPipeline(c)
     }
 }

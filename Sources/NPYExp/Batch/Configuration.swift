@@ -35,6 +35,9 @@ public struct ExpConfiguration: Sendable {
     public var jobs = ExpConfiguration.availableCores
     /// Bytes of elements handled per step; bounds memory.
     public var chunkBytes = 4 << 20
+    /// Chunks a large input's reader thread may run ahead of exp and deflate (each `chunkBytes`); a batch that runs
+    /// several large inputs at once uses fewer, so its peak memory stays bounded (see `BatchRunner`).
+    public var readAheadChunks = 3
     /// Uncompressed bytes per gzip member of the output.
     public var blockSize = 1 << 20
     /// Outputs go below this directory; nil puts each beside its input as NAME.exp.npy[.gz].
@@ -53,10 +56,10 @@ public struct ExpConfiguration: Sendable {
     /// The defaults: torch's dtypes, container as the input, level 6, automatic strategy, all cores.
     public init() {}
 
-    /// Cores online.
-    public static var availableCores: Int {
-        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }
+    /// Cores online, asked once per process (sysconf reads /sys on every call, and every job needs it).
+    public static var availableCores: Int { onlineCores }
+
+    private static let onlineCores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// The largest `jobs` accepted: more threads than this only cost memory.
     public static let maximumJobs = 1024

@@ -106,7 +106,8 @@ public enum Planner {
                     if let dir = configuration.outputDirectory {
                         do {
                             try PathTools.checkStaysInside(
-                                relativePath: item.relativePath, outputDirectory: dir, input: item.path)
+                                relativePath: item.relativePath, outputDirectory: dir, input: item.path,
+                                resolve: { names.realDirectory($0) })
                         } catch {
                             planned[i].problem = error
                             planned[i].output = nil
@@ -127,7 +128,10 @@ public enum Planner {
                     }
                     claimed[written] = item.path
                 }
-                if let id = FileIdentity(lstatOf: path), let input = inputByInode[id] {
+                // In a directory that does not exist yet there is nothing to replace (no lstat per output then).
+                if names.realDirectory(PathTools.split(path).0) != nil, let id = FileIdentity(lstatOf: path),
+                    let input = inputByInode[id]
+                {
                     throw refuse("the output of \(item.path) would replace the input \(input) (\(path))")
                 }
             }
@@ -249,15 +253,16 @@ struct FileIdentity: Hashable {
     }
 }
 
-/// Canonical absolute names: the real path of the directory (cached: one realpath per directory) plus the last
-/// component; directories that do not exist yet are normalised textually.
+/// Canonical absolute names: the real path of the directory (cached: one realpath per directory, whether or not it
+/// exists) plus the last component; directories that do not exist yet are normalised textually.
 struct CanonicalNames {
     private var directories: [String: String?] = [:]
 
     mutating func realDirectory(_ dir: String) -> String? {
         if let known = directories[dir] { return known }
         let real = PathTools.realPath(dir.isEmpty ? "." : dir)
-        directories[dir] = real
+        // `.some`: a directory that does not exist is remembered too (assigning nil would remove the entry).
+        directories[dir] = .some(real)
         return real
     }
 

@@ -146,7 +146,8 @@ public enum InputDiscovery {
 
     /// Entries of a directory, without "." and "..". What cannot be read is reported in `problems`, never skipped
     /// silently: an unreadable directory, and (among names a walk would take) dangling links, link loops and
-    /// names too long for the system. Hidden names are left out by the callers, not here.
+    /// names too long for the system. Hidden names are left out by the callers, not here. Entries whose type the
+    /// directory records (d_type) cost no stat; links and unknown types are stat'ed.
     static func entries(_ dir: String, problems: inout [NPYExpError]) -> [(name: String, isDirectory: Bool, isFile: Bool)] {
         guard let d = FileSystem.opendir(dir.isEmpty ? "." : dir) else {
             problems.append(
@@ -158,6 +159,16 @@ public enum InputDiscovery {
         while let e = readdir(d) {
             let name = FileSystem.name(of: e)
             if name == "." || name == ".." { continue }
+            // Most file systems say in the entry itself what a plain file or directory is: no stat needed then.
+            switch Int32(e.pointee.d_type) {
+            case Int32(DT_REG):
+                result.append((name, false, true))
+                continue
+            case Int32(DT_DIR):
+                result.append((name, true, false))
+                continue
+            default: break
+            }
             let full = PathTools.join(dir, name)
             // Symbolic links to files are followed; links to directories are not walked (no cycles).
             var lst = stat()

@@ -160,7 +160,9 @@ public final class ExpPipeline: Sendable {
             if small || configuration.jobs == 1 {
                 try reader.run { try transform.consume($0) }
             } else {
-                try reader.runOverlapped(depth: 3, chunkBytes: configuration.chunkBytes) { try transform.consume($0) }
+                try reader.runOverlapped(depth: configuration.readAheadChunks, chunkBytes: configuration.chunkBytes) {
+                    try transform.consume($0)
+                }
             }
             try transform.finish()
             report.payloadSHA256 = transform.payloadDigest()

@@ -1,6 +1,7 @@
 // InputFile: the inputs of the pipeline, read with plain read(2) in caller-sized chunks through a running SHA-256
 // (the input's digest costs no second pass), and held under flock(2) while processed so that overlapping runs do
-// each input once. Relies on Glibc and Crypto.
+// each input once; a locked regular file is read up to its size at opening, without the read(2) that returns 0.
+// Relies on Glibc and Crypto.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -21,6 +22,8 @@ final class InputFile {
     private var hasher = SHA256()
     private(set) var bytesRead = 0
     var progress: ProgressCounter?
+    /// For a locked regular file, its size when opened: reading stops there without another read(2).
+    private let knownSize: Int?
 
     /// Opens `path` for reading. With `exclusive` (the pipeline's inputs) the file is held under an exclusive
     /// flock(2) until closed: another npyexp run that reaches the same input waits, then finds its output complete
@@ -38,17 +41,23 @@ final class InputFile {
             throw NPYExpError(path: path, "is a directory", category: .noInput)
         }
         if exclusive && (st.st_mode & S_IFMT) == S_IFREG {
-            let locked = SystemCall.retrying { flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) }
+            var locked = SystemCall.retrying { flock(fd, LOCK_EX | LOCK_NB) }
+            if locked == -1 && errno == EWOULDBLOCK && wait {
+                locked = SystemCall.retrying { flock(fd, LOCK_EX) }
+                // The identity is taken after the wait: the run that held it may have replaced the bytes meanwhile.
+                _ = fstat(fd, &st)
+            }
             if locked == -1 && errno == EWOULDBLOCK {
                 close(fd)
                 throw NPYExpError(path: path, "input busy: held by another npyexp run", category: .busy)
             }
-            // The identity is taken after the lock: a writer that held it may have replaced the bytes meanwhile.
-            _ = fstat(fd, &st)
         }
         self.fd = fd
         self.ownsDescriptor = true
         self.openedStat = (st.st_mode & S_IFMT) == S_IFREG ? st : nil
+        // A locked regular input is read up to the size it had when opened: the read that would return 0 at the end
+        // is not made (a file that grew is caught by `checkUnchanged` either way). Size 0 may be a /proc-like file.
+        knownSize = exclusive && (st.st_mode & S_IFMT) == S_IFREG && st.st_size > 0 ? Int(st.st_size) : nil
     }
 
     /// Standard input, not closed on deinit.
@@ -57,6 +66,7 @@ final class InputFile {
         fd = 0
         ownsDescriptor = false
         openedStat = nil
+        knownSize = nil
     }
 
     deinit {
@@ -66,6 +76,7 @@ final class InputFile {
     /// Reads up to `buffer.count` bytes; 0 means end of file.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(NPYExpError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        if let knownSize, bytesRead >= knownSize { return 0 }
         let n = SystemCall.retrying { Glibc.read(fd, base, buffer.count) }
         try SystemCall.check(n, "read error", path: path, category: .noInput)
         hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base, count: n))

@@ -49,18 +49,22 @@ enum PathTools {
     /// Refuses an output that would land outside `outputDirectory`: a relative path that is absolute or has a `..`
     /// component (a glob such as `a/*/../../b/*.npy`), or an existing directory on the way that is a symbolic link
     /// leading out. Checked before any directory is created, so nothing at all is made outside.
-    static func checkStaysInside(relativePath: String, outputDirectory: String, input: String) throws(NPYExpError) {
+    /// `resolve` gives a directory's real path (the planner passes its per-run cache).
+    static func checkStaysInside(
+        relativePath: String, outputDirectory: String, input: String,
+        resolve: (String) -> String? = { PathTools.realPath($0) }
+    ) throws(NPYExpError) {
         let components = relativePath.split(separator: "/", omittingEmptySubsequences: false)
         if relativePath.hasPrefix("/") || components.contains("..") {
             throw NPYExpError(
                 path: input, "refused: output path would leave the output directory (\(relativePath))",
                 category: .usage)
         }
-        guard let root = realPath(outputDirectory) else { return }
+        guard let root = resolve(outputDirectory) else { return }
         var dir = outputDirectory
         for component in components.dropLast() where !component.isEmpty && component != "." {
             dir = join(dir, String(component))
-            guard let real = realPath(dir) else { return }  // not there yet: mkdir makes real directories inside
+            guard let real = resolve(dir) else { return }  // not there yet: mkdir makes real directories inside
             if real != root && !real.hasPrefix(root == "/" ? "/" : root + "/") {
                 throw NPYExpError(
                     path: input, "refused: \(dir) is a symbolic link out of the output directory (to \(real))",

@@ -21,10 +21,13 @@ public enum TemporaryFiles {
         var paths: Set<String> = []
         /// Set by `removeAll()`: the process is exiting, so no new temporary file may appear.
         var closed = false
-        /// Directories already swept for stale temporaries by this process.
-        var swept: Set<String> = []
     }
     private static let state = Mutex(State())
+    /// Directories already swept for stale temporaries by this process (apart from `state`, whose lock is held
+    /// across file creations: asking whether a directory was swept never waits for another job's create).
+    private static let swept = Mutex<Set<String>>([])
+    /// This process's ID, as temporary names carry it.
+    private static let processID = getpid()
 
     /// Creates a new temporary beside `finalPath` (mode 0644), locked and registered, under the lock that
     /// `removeAll()` takes, so a signal arriving at any moment finds every temporary file that exists. Returns the
@@ -111,9 +114,13 @@ public enum TemporaryFiles {
     /// A hidden temporary name in `finalPath`'s directory: `.npyexp-tmp.PID.HEX`, at most 40 bytes.
     static func name(for finalPath: String) -> String {
         let (dir, _) = PathTools.split(finalPath)
-        let hex = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        return PathTools.join(dir, "\(marker)\(getpid()).\(hex)")
+        let hex = String(nameSequence.withLock { $0 &+= 0x9E37_79B9_7F4A_7C15; return $0 }, radix: 16)
+        return PathTools.join(dir, "\(marker)\(processID).\(hex)")
     }
+
+    /// Where the HEX of temporary names comes from: a random start once per process, then a fixed odd step (every
+    /// value once in 2^64 steps; no getrandom(2) per file; a name already taken is skipped by O_EXCL anyway).
+    private static let nameSequence = Mutex(UInt64.random(in: 0...UInt64.max))
 
     /// The writer's PID when `name` is exactly a temporary name npyexp makes: `.npyexp-tmp.PID.HEX`, or the form
     /// earlier versions made, `.NAME.npyexp-tmp.PID.HEX`.
@@ -142,13 +149,13 @@ public enum TemporaryFiles {
     @discardableResult
     public static func removeStale(in directory: String) -> [String] {
         let dir = directory.isEmpty ? "." : directory
-        let first = state.withLock { s in s.swept.insert(dir).inserted }
+        let first = swept.withLock { $0.insert(dir).inserted }
         guard first, let d = FileSystem.opendir(dir) else { return [] }
         defer { closedir(d) }
         var removed: [String] = []
         while let e = readdir(d) {
             let name = FileSystem.name(of: e)
-            guard let pid = writerPID(ofTemporaryName: name), pid != getpid() else { continue }
+            guard let pid = writerPID(ofTemporaryName: name), pid != processID else { continue }
             let full = PathTools.join(dir, name)
             if removeIfAbandoned(full, writer: pid) { removed.append(name) }
         }
