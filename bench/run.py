@@ -16,11 +16,13 @@ script users start from. Output sizes are reported for every row, because speed 
 
 Data sets (fixed seeds, made once under bench/data/, or bench/data/scale-S/ with --scale S; N(0,1) float32):
   f32-256m  256 MiB .npy.gz made at level 6 (one gzip member), to .npy.gz
+  stages    where the time goes: f32-256m with stages left out (no deflate, no inflate, neither), and ISA-L inflate and
+            sha256sum alone; the notes give per-stage CPU seconds by difference
   chain     the second stage: npyexp's own output of f32-256m (block-framed gzip) as the input, full run (read and
             write) and read only, against the same tensor as one plain gzip member; baselines on the same input
   many      4 x 64 MiB .npy.gz in one npyexp run, against one 64 MiB file (ratio of times, peak RSS)
   npz       a np.savez_compressed archive of 4 members totalling 256 MiB, against a numpy load/exp/savez_compressed
-            script (npyexp rows read "unsupported" if this npyexp does not take .npz; the run goes on)
+            script
   small     2000 files of 1 KiB tensors, .npy.gz: npyexp (outputs and sidecars durable) against the plain loop a user
             writes (no checksum, no fsync) and against the same loop made durable (temp file, fsync, rename, sidecar)
   f32-2g    2 GiB .npy.gz at level 1, to .npy.gz (peak memory on a large input)
@@ -36,7 +38,7 @@ npyexp at .build/release/npyexp (--build runs `swift build -c release --product 
 Outputs go to bench/out/ and are deleted once measured (the 2 GiB set's would take about 8 GB), unless
 --keep-outputs.
 
-Usage: python3 bench/run.py [--reps 3] [--sets f32-256m,chain,many,npz,small,f32-2g] [--scale S] [--out FILE]
+Usage: python3 bench/run.py [--reps 3] [--sets f32-256m,stages,chain,many,npz,small,f32-2g] [--scale S] [--out FILE]
                             [--jobs N] [--build] [--no-install] [--keep-outputs]
 """
 import argparse
@@ -58,7 +60,7 @@ BENCH = os.path.join(ROOT, "bench")
 BASELINES = os.path.join(BENCH, "baselines")
 NPYEXP = os.path.join(ROOT, ".build", "release", "npyexp")
 PY = sys.executable
-ALL_SETS = ["f32-256m", "chain", "many", "npz", "small", "f32-2g"]
+ALL_SETS = ["f32-256m", "stages", "chain", "many", "npz", "small", "f32-2g"]
 MiB = 1 << 20
 
 JOB_NAMES = {
@@ -66,6 +68,7 @@ JOB_NAMES = {
     "chain": "second stage: an npyexp output (256 MiB float32) as input",
     "many": "4 x 64 MiB float32 `.npy.gz` in one run vs one 64 MiB file",
     "npz": "`savez_compressed` archive, 4 members, 256 MiB float32",
+    "stages": "where the time goes: the 256 MiB job with stages left out",
     "small": "2000 small files (1 KiB float32 tensors), `.npy.gz`",
     "f32-2g": "2 GiB float32 `.npy.gz` (level 1) to `.npy.gz`",
 }
@@ -256,6 +259,13 @@ def make_data(sets, data, scale, jobs):
     os.makedirs(data, exist_ok=True)
     if "f32-256m" in sets or "chain" in sets:
         make_gz(os.path.join(data, "f32-256m.npy.gz"), elements(256 * MiB, scale), 1, 6)
+    if "stages" in sets:
+        make_gz(os.path.join(data, "f32-256m.npy.gz"), elements(256 * MiB, scale), 1, 6)
+        plain = os.path.join(data, "f32-256m.npy")
+        if not os.path.exists(plain):
+            with gzip.open(os.path.join(data, "f32-256m.npy.gz"), "rb") as f, open(plain + ".part", "wb") as o:
+                shutil.copyfileobj(f, o, MiB)
+            os.rename(plain + ".part", plain)
     if "chain" in sets:
         src = os.path.join(data, "f32-256m.npy.gz")
         stage1 = os.path.join(data, "chain-npyexp.npy.gz")
@@ -332,6 +342,19 @@ def rows_for(name, data, out, jobs):
     o = lambda label: os.path.join(out, f"{name}-{label}")
     if name == "f32-256m":
         return big_file_rows(os.path.join(data, "f32-256m.npy.gz"), o, jobs)
+    if name == "stages":
+        gz, plain = os.path.join(data, "f32-256m.npy.gz"), os.path.join(data, "f32-256m.npy")
+        run = lambda args, src: f"{NPYEXP} -q -j {jobs} -c {args}{src} > /dev/null"
+        return [
+            Row("full", "npyexp -c IN.npy.gz > /dev/null (inflate, exp, deflate, both SHA-256s)",
+                run("", gz), reference=True),
+            Row("no-deflate", "npyexp -c --no-gzip IN.npy.gz > /dev/null", run("--no-gzip ", gz)),
+            Row("no-inflate", "npyexp -c --gzip IN.npy > /dev/null", run("--gzip ", plain)),
+            Row("exp-only", "npyexp -c IN.npy > /dev/null (read, exp, SHA-256s, write)", run("", plain)),
+            Row("inflate-alone", "igzip -dc IN.npy.gz > /dev/null (ISA-L inflate, 1 thread)",
+                f"igzip -dc {gz} > /dev/null", needs="igzip"),
+            Row("sha256-alone", "sha256sum IN.npy (one SHA-256 pass over 256 MiB)", f"sha256sum {plain} > /dev/null"),
+        ]
     if name == "f32-2g":
         # The Python baselines would hold 4 GiB and take minutes; the pipes and npyexp show the memory story.
         return big_file_rows(os.path.join(data, "f32-2g.npy.gz"), o, jobs, python=False, naive=False)
@@ -495,6 +518,12 @@ def summarise(name, rows):
                          f"{n_side} sidecars, {side:,} bytes")
         if parts:
             notes.append("output sizes (tensor files only; sidecars listed apart): " + "; ".join(parts))
+    if name == "stages" and all(k in by for k in ("full", "no-deflate", "no-inflate", "exp-only")):
+        cpu = {k: statistics.median(by[k].cpus) for k in ("full", "no-deflate", "no-inflate", "exp-only")}
+        notes.append(
+            f"per-stage CPU seconds by difference: inflate (with its CRC) {cpu['no-deflate'] - cpu['exp-only']:.2f}, "
+            f"deflate {cpu['no-inflate'] - cpu['exp-only']:.2f}, the rest (read, exp, convert, both SHA-256s, "
+            f"write) {cpu['exp-only']:.2f}; full job {cpu['full']:.2f} CPU s")
     if name == "chain" and "npyexp-blocks" in by and "npyexp-single" in by:
         notes.append(f"full second stage (read + write): block-framed input "
                      f"{statistics.median(by['npyexp-blocks'].walls):.2f} s vs one-member input "
