@@ -1,6 +1,6 @@
 // The fault-injection matrix of the safety promise: each fault class times each processing path, with inputs larger
-// than two chunks (so the overlapped reader, the block-parallel inflate and the lockstep backward reader are the
-// paths that meet the fault) and, for batch paths, alongside good inputs. Every cell checks the same four things:
+// than two chunks (so the overlapped reader, the block-parallel inflate, the lockstep backward reader and the .npz
+// archive reader and writer are the paths that meet the fault) and, for batch paths, alongside good inputs. Every cell checks the same four things:
 // the exit status, the error line's phrase, that no temporary is left anywhere, and that every good input of the
 // batch was committed (its output verifies with coreutils `sha256sum -c`). No cell may end by a signal other than
 // the one it sends. Relies on the real binary, numpy (inputs), coreutils, and root for the tmpfs cells.
@@ -29,10 +29,17 @@ enum MatrixPath: String, CaseIterable, CustomTestStringConvertible {
     case standardOutput
     /// A backward pair of large inputs (lockstep reader).
     case backward
+    /// An .npz archive (a deflated and a stored member of several chunks each) in a batch.
+    case archiveInBatch
+    /// A large .npz archive from standard input to standard output.
+    case archiveStandardInput
 
     var testDescription: String { rawValue }
-    var isBatch: Bool { [.smallInBatch, .overlappedInBatch, .blockGzipInBatch, .serialGzipInBatch].contains(self) }
-    var writesToStandardOutput: Bool { self == .standardInput || self == .standardOutput }
+    var isBatch: Bool {
+        [.smallInBatch, .overlappedInBatch, .blockGzipInBatch, .serialGzipInBatch, .archiveInBatch].contains(self)
+    }
+    var isArchive: Bool { self == .archiveInBatch || self == .archiveStandardInput }
+    var writesToStandardOutput: Bool { [.standardInput, .standardOutput, .archiveStandardInput].contains(self) }
 }
 
 /// A fault the run meets.
@@ -108,7 +115,7 @@ let matrixElements = 3 << 20
         var arguments: [String] = []
         var stdinFile: URL?
         switch cell.path {
-        case .standardInput:
+        case .standardInput, .archiveStandardInput:
             arguments = ["-c", "-"]
             stdinFile = bad
         case .standardOutput:
@@ -159,6 +166,7 @@ let matrixElements = 3 << 20
         switch cell.fault {
         case .damagedLate:
             switch cell.path {
+            case .archiveInBatch, .archiveStandardInput: return (1, ["truncated archive"])
             case .blockGzipInBatch: return (1, ["gzip CRC32 mismatch", "corrupt deflate data", "gzip length mismatch"])
             case .serialGzipInBatch: return (1, ["truncated gzip stream"])
             default: return (1, ["data shorter than the shape"])
@@ -174,7 +182,29 @@ let matrixElements = 3 << 20
     func makeFaultyInput(_ cell: MatrixCell, in dir: URL) throws -> URL {
         let elements = cell.path == .smallInBatch ? 500 : matrixElements
         let gzip = cell.path == .blockGzipInBatch || cell.path == .serialGzipInBatch
-        let url = dir.appendingPathComponent(gzip ? "bad.npy.gz" : "bad.npy")
+        let url = dir.appendingPathComponent(cell.path.isArchive ? "bad.npz" : gzip ? "bad.npy.gz" : "bad.npy")
+        if cell.path.isArchive {
+            // Two members of three chunks each, the first deflated, the second stored (complex for the refused
+            // conversion, found in the second member's header after the first was written).
+            try python(
+                """
+                import sys, zipfile, numpy as np
+                n = int(sys.argv[2]); rng = np.random.default_rng(3)
+                a = rng.standard_normal(n, dtype=np.float32)
+                b = (a * (1 + 1j)).astype(np.complex64) if sys.argv[3] == "1" else rng.standard_normal(n, dtype=np.float32)
+                with zipfile.ZipFile(sys.argv[1], "w") as z:
+                    for name, x, kind in (("a.npy", a, zipfile.ZIP_DEFLATED), ("b.npy", b, zipfile.ZIP_STORED)):
+                        info = zipfile.ZipInfo(name)
+                        info.compress_type = kind
+                        with z.open(info, "w", force_zip64=True) as m:
+                            np.save(m, x)
+                """, [url.path, String(elements), cell.fault == .refusedConversion ? "1" : "0"])
+            if cell.fault == .damagedLate {
+                let bytes = try Data(contentsOf: url)
+                try bytes.prefix(bytes.count * 3 / 4).write(to: url)
+            }
+            return url
+        }
         if cell.fault == .refusedConversion {
             try python(
                 "import sys, numpy as np\nnp.save(sys.argv[1], (np.arange(int(sys.argv[2])) * (1 + 1j)).astype(np.complex64))",
