@@ -2,6 +2,7 @@
 // less read-ahead than a lone input), one of them fails mid-stream, and the others are still committed, correct and
 // identical to what a run of each alone writes; the reports come back in input order, the failed input leaves no
 // output and no temporary, and the batch's own report callback hands reports out in input order within a commit.
+// And the input's SHA-256, hashed on a thread of its own beside inflate, is the file's on every large reader path.
 import Foundation
 import NPYExp
 import Synchronization
@@ -87,5 +88,28 @@ import Testing
             #expect(try coreutilsChecksumOK(sidecar: URL(fileURLWithPath: report.outputPath! + ".sha256")))
         }
         #expect(temporaries(in: out).isEmpty)
+    }
+
+    /// The input's SHA-256, hashed beside inflate on the reader's own hash thread, is the file's SHA-256 on every
+    /// reader path of a large input: one plain gzip member (serial inflate), npyexp's block-framed gzip (members
+    /// inflated on all cores, the unparsed tail moved after each batch) and plain .npy.
+    @Test func inputDigestIsTheFileDigestOnEveryLargeReaderPath() throws {
+        let dir = try scratchDirectory("schedule-digest")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gz = dir.appendingPathComponent("g.npy.gz")
+        let plain = dir.appendingPathComponent("p.npy")
+        try makeNormalInput(gz, elements: 1_500_000, seed: 7, gzip: true)
+        try makeNormalInput(plain, elements: 1_500_000, seed: 8)
+        let first = ExpPipeline(Self.configuration(dir.appendingPathComponent("one")))
+            .process(try InputDiscovery.expand(gz.path)[0])
+        #expect(first.status == .done)
+        let blocks = try #require(first.outputPath)
+        // 6 MB each: the block-framed one is more than one 4 MiB batch, so its tail is moved between batches.
+        for (i, path) in [gz.path, plain.path, blocks].enumerated() {
+            let report = ExpPipeline(Self.configuration(dir.appendingPathComponent("two-\(i)")))
+                .process(try InputDiscovery.expand(path)[0])
+            #expect(report.status == .done, "\(path): \(report.status)")
+            #expect(report.inputSHA256 == (try Checksums.sha256(ofFile: path)), "\(path)")
+        }
     }
 }

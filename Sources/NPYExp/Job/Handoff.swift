@@ -1,6 +1,8 @@
 // Handoff: runs the first stage (read + inflate) on a thread of its own, a few chunks ahead of the rest, so that
 // inflating the next chunk, exp on the current one and deflating the previous one proceed at the same time. Chunks
-// travel through a fixed pool of buffers (no allocation per chunk; memory = depth x chunk size).
+// travel through a fixed pool of buffers (no allocation per chunk; memory = depth x chunk size). The producer hands
+// the input's SHA-256 to a thread of its own (`InputFile.hashOnAnotherThread`), so hashing a piece and inflating it
+// overlap instead of adding up on the producer's thread.
 //
 // Ownership: every buffer slot is in exactly one place at a time: the free list, the producer's hands, the filled
 // queue, or the consumer's hands; the lists are guarded by one `ConditionLock`. Either side may stop at any moment:
@@ -86,6 +88,10 @@ extension ChunkPipe {
         WorkerThread {
             var current: (slot: Int, buffer: AlignedBuffer)?
             var filledBytes = 0
+            // The input's SHA-256 runs beside inflate; settled before this thread ends, while the reader's buffers
+            // still exist.
+            reader.value.file.hashOnAnotherThread()
+            defer { reader.value.file.settleHash() }
             do {
                 try produce { bytes in
                     var offset = 0

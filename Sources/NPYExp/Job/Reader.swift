@@ -142,7 +142,8 @@ final class InputReader {
             try inflate(members.map { ($0.offset, $0.size, $0.outOffset, $0.outSize) }, from: buffer, into: output)
             parallelBlocks += members.count
             try consumer(UnsafeRawBufferPointer(start: output.base, count: outTotal))
-            // Keep the unparsed tail for the next round.
+            // Keep the unparsed tail for the next round (once the hash of what was read is done with those bytes).
+            file.settleHash()
             if pos < have {
                 buffer.base.copyMemory(from: buffer.base + pos, byteCount: have - pos)
             }

@@ -1,7 +1,8 @@
 // InputFile: the inputs of the pipeline, read with plain read(2) in caller-sized chunks through a running SHA-256
 // (the input's digest costs no second pass), and held under flock(2) while processed so that overlapping runs do
 // each input once; a locked regular file is read up to its size at opening, without the read(2) that returns 0.
-// Relies on Glibc and Crypto.
+// A large input's reader thread hands the hashing to a thread of its own (`HashThread`), so SHA-256 of one piece and
+// inflate of the same piece run at once. Relies on Glibc, Crypto and Concurrency (ConditionLock, WorkerThread).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -18,8 +19,10 @@ final class InputFile {
     private let ownsDescriptor: Bool
     /// Size and modification time when opened, to notice an input that changes while it is read.
     private let openedStat: stat?
-    /// SHA-256 of every byte read, so the input's digest costs no second pass.
+    /// SHA-256 of every byte read, so the input's digest costs no second pass (until `hashOnAnotherThread()`).
     private var hasher = SHA256()
+    /// Where the hashing goes once it is moved off the reading thread.
+    private var hashThread: HashThread?
     private(set) var bytesRead = 0
     var progress: ProgressCounter?
     /// For a locked regular file, its size when opened: reading stops there without another read(2).
@@ -70,16 +73,34 @@ final class InputFile {
     }
 
     deinit {
+        hashThread?.stop()
         if ownsDescriptor { close(fd) }
+    }
+
+    /// From now on the bytes read are hashed on a thread of its own while the caller inflates them. The caller
+    /// must leave the bytes of each read untouched until its next `read` or `settleHash()`: `read` waits for the
+    /// previous bytes to be hashed before it reads more.
+    func hashOnAnotherThread() {
+        if hashThread == nil { hashThread = HashThread(hasher) }
+    }
+
+    /// Waits until every byte read so far is hashed (before the caller reuses the memory it read into).
+    func settleHash() {
+        hashThread?.wait()
     }
 
     /// Reads up to `buffer.count` bytes; 0 means end of file.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(NPYExpError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         if let knownSize, bytesRead >= knownSize { return 0 }
+        hashThread?.wait()
         let n = SystemCall.retrying { Glibc.read(fd, base, buffer.count) }
         try SystemCall.check(n, "read error", path: path, category: .noInput)
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base, count: n))
+        if let hashThread {
+            hashThread.start(UnsafeRawBufferPointer(start: base, count: n))
+        } else {
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base, count: n))
+        }
         bytesRead += n
         progress?.add(n)
         return n
@@ -102,7 +123,7 @@ final class InputFile {
     }
 
     /// Hex SHA-256 of the bytes read so far (all of them after end of file).
-    func digest() -> String { Checksums.hex(hasher.finalize()) }
+    func digest() -> String { Checksums.hex((hashThread?.settled() ?? hasher).finalize()) }
 
     /// Fills `buffer` as far as the input allows (short only at end of file).
     func readFully(into buffer: UnsafeMutableRawBufferPointer) throws(NPYExpError) -> Int {
@@ -131,5 +152,65 @@ final class InputFile {
     var identity: (size: Int, mtimeNanoseconds: Int)? {
         guard let st = openedStat else { return nil }
         return (Int(st.st_size), Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec))
+    }
+}
+
+/// A running SHA-256 fed on a thread of its own: one piece at a time, handed over by `start` and finished before
+/// `wait` returns, so the reading thread inflates a piece while it is being hashed. The hasher is touched only by the
+/// thread while a piece is out, and only by the owner once `wait` has returned; the lock guards the rest.
+final class HashThread: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var piece: UnsafeRawBufferPointer?
+    private var stopping = false
+    private var hasher: SHA256
+    private var thread: WorkerThread?
+    /// No thread could be made (WorkerThread then runs its body inline): pieces are hashed by `start` itself.
+    private var inline = false
+
+    /// Continues `earlier` (the hash of what was read before the move).
+    init(_ earlier: SHA256) {
+        hasher = earlier
+        let creator = pthread_self()
+        thread = WorkerThread { [self] in
+            if pthread_equal(pthread_self(), creator) != 0 {
+                lock.withLock { inline = true }
+                return
+            }
+            while let next = lock.wait(until: { piece != nil || stopping }, then: { piece }) {
+                self.hasher.update(bufferPointer: next)
+                lock.withLock { piece = nil }
+                lock.broadcast()
+            }
+        }
+    }
+
+    /// Hashes `bytes` on the thread; the caller leaves them untouched until `wait` returns.
+    func start(_ bytes: UnsafeRawBufferPointer) {
+        if lock.withLock({ inline }) {
+            hasher.update(bufferPointer: bytes)
+            return
+        }
+        lock.withLock { piece = bytes }
+        lock.broadcast()
+    }
+
+    /// Waits until the piece handed over (if any) is hashed.
+    func wait() {
+        lock.wait(until: { piece == nil }, then: {})
+    }
+
+    /// The hash of everything handed over so far.
+    func settled() -> SHA256 {
+        wait()
+        return hasher
+    }
+
+    /// Finishes the piece in hand, then ends the thread and waits for it.
+    func stop() {
+        wait()
+        lock.withLock { stopping = true }
+        lock.broadcast()
+        thread?.join()
+        thread = nil
     }
 }
