@@ -88,10 +88,6 @@ extension ChunkPipe {
         WorkerThread {
             var current: (slot: Int, buffer: AlignedBuffer)?
             var filledBytes = 0
-            // The input's SHA-256 runs beside inflate; settled before this thread ends, while the reader's buffers
-            // still exist.
-            reader.value.file.hashOnAnotherThread()
-            defer { reader.value.file.settleHash() }
             do {
                 try produce { bytes in
                     var offset = 0
@@ -129,7 +125,13 @@ extension InputReader {
     /// this reader go away.
     func startProducing(into pipe: ChunkPipe) -> WorkerThread {
         let reader = UncheckedBox(self)
-        return pipe.startProducer { try reader.value.run($0) }
+        return pipe.startProducer {
+            // The input's SHA-256 runs beside inflate; settled before this thread ends, while the reader's buffers
+            // still exist.
+            reader.value.file.hashOnAnotherThread()
+            defer { reader.value.file.settleHash() }
+            try reader.value.run($0)
+        }
     }
 
     /// Like `run`, but reading and inflating happen on another thread, `depth` chunks ahead of `consumer`. Whatever
