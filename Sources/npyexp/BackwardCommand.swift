@@ -12,7 +12,7 @@ struct Backward: ParsableCommand {
         commandName: "backward",
         abstract: "Gradient of exp: grad * result for each RESULT GRAD pair (grad * conj(result) for complex).",
         discussion: """
-            RESULT is a forward output of npyexp (y = exp(x)), GRAD the upstream gradient dL/dy with the same shape, memory order and dtype. Two directories (or quoted globs) pair their files by relative path. The output dL/dx goes beside GRAD as NAME.backward.npy[.gz], or below -o DIR with GRAD's relative path. Both files stream in lockstep in bounded memory.
+            RESULT is a forward output of npyexp (y = exp(x)), GRAD the upstream gradient dL/dy with the same shape, memory order and dtype. Two directories (or quoted globs) pair their files by relative path. The output dL/dx goes beside GRAD as NAME.backward.npy[.gz] (NAME.backward.npz for two .npz archives, whose members pair in order and by name), or below -o DIR with GRAD's relative path. Both files stream in lockstep in bounded memory.
             """
     )
 

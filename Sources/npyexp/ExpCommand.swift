@@ -35,9 +35,9 @@ struct Exp: ParsableCommand {
         abstract: "Compute exp(x) for each input (the default command).",
         usage: "npyexp [exp] [<options>] [<inputs> ...]",
         discussion: """
-            INPUT is a file, a directory (every *.npy and *.npy.gz below it), a quoted glob expanded by npyexp (*, ?, [...], and ** for any depth), or - for standard input. With no INPUT and no --files-from, standard input is read and the result written to standard output, as gzip does. Without -o the output goes beside the input as NAME.exp.npy[.gz]; files with those names are never taken as inputs.
+            INPUT is a file, a directory (every *.npy, *.npy.gz and *.npz below it), a quoted glob expanded by npyexp (*, ?, [...], and ** for any depth), or - for standard input. With no INPUT and no --files-from, standard input is read and the result written to standard output, as gzip does. Without -o the output goes beside the input as NAME.exp.npy[.gz] (an .npz archive: NAME.exp.npz, every member exp'd); files with those names are never taken as inputs.
 
-            The output container follows the input's (gzip in, gzip out), also under -c; --no-gzip writes plain .npy, --gzip always gzip.
+            The output container follows the input's (gzip in, gzip out), also under -c; --no-gzip writes plain .npy, --gzip always gzip. An .npz archive stays an archive: its members keep their compression (stored or deflated) unless --gzip (all deflated) or --no-gzip (all stored).
             """
     )
 

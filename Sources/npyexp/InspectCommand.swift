@@ -16,9 +16,9 @@ import Musl
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show the NPY header and gzip framing of .npy / .npy.gz files.",
+        abstract: "Show the NPY header and gzip framing of .npy / .npy.gz files, and the members of .npz archives.",
         discussion: """
-            INPUT is a file, a directory (every *.npy and *.npy.gz below it), a quoted glob expanded by npyexp, or - for standard input (the default when standard input is not a terminal), as for exp. For gzip files the ratio is the space saved, as `gzip -l` shows it: 1 - compressed / uncompressed.
+            INPUT is a file, a directory (every *.npy, *.npy.gz and *.npz below it), a quoted glob expanded by npyexp, or - for standard input (the default when standard input is not a terminal), as for exp. For gzip files the ratio is the space saved, as `gzip -l` shows it: 1 - compressed / uncompressed.
 
             Exit status: 0 every file inspected, 1 some file is malformed or unreadable (one line each on stderr), 66 no file found.
             """

@@ -20,7 +20,7 @@ struct NPYExpCommand: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "npyexp",
-        abstract: "Apply exp element-wise to NumPy .npy / .npy.gz tensors, streamed, on all cores.",
+        abstract: "Apply exp element-wise to NumPy .npy / .npy.gz tensors and .npz archives, streamed, on all cores.",
         usage: """
             npyexp [exp] [<options>] [<inputs> ...]
             npyexp <subcommand> [<options>] ...

@@ -11,7 +11,7 @@ struct Verify: ParsableCommand {
         commandName: "verify",
         abstract: "Check outputs against their .sha256 sidecars, gzip CRCs and NPY structure.",
         discussion: """
-            PATH is an output file (checked against PATH.sha256), a checksum list such as a .sha256 sidecar or a SHA256SUMS file (every file it lists), or a directory (every checksum list below it, and every .npy / .npy.gz below it, which one of them must list).
+            PATH is an output file (checked against PATH.sha256), a checksum list such as a .sha256 sidecar or a SHA256SUMS file (every file it lists), or a directory (every checksum list below it, and every .npy / .npy.gz / .npz below it, which one of them must list). An .npz archive's members are checked too: CRC-32, sizes and NPY structure of each.
 
             As with `sha256sum -c`, each intact file gets a line `PATH: OK` on standard output, and each fault a line `npyexp: PATH: what is wrong` on standard error. --quiet leaves out the OK lines; --status prints nothing and only sets the exit status.
 

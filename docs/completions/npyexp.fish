@@ -90,7 +90,7 @@ complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options 
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp" -eq 1' -fa 'exp' -d 'Compute exp(x) for each input (the default command).'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp" -eq 1' -fa 'backward' -d 'Gradient of exp: grad * result for each RESULT GRAD pair (grad * conj(result) for complex).'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp" -eq 1' -fa 'verify' -d 'Check outputs against their .sha256 sidecars, gzip CRCs and NPY structure.'
-complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp" -eq 1' -fa 'inspect' -d 'Show the NPY header and gzip framing of .npy / .npy.gz files.'
+complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp" -eq 1' -fa 'inspect' -d 'Show the NPY header and gzip framing of .npy / .npy.gz files, and the members of .npz archives.'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_positional "npyexp exp" -ge 1' -F
 complete -c 'npyexp' -n '__npyexp_should_offer_completions_for_flags_or_options "npyexp exp" o output-dir' -s 'o' -l 'output-dir' -d 'Write outputs below DIR, keeping paths relative to each input\'s base.' -rfa '(__npyexp_complete_directories)'

@@ -53,7 +53,7 @@ public enum OutputVerifier {
 
     /// What one command-line argument names: a checksum list (a `.sha256` sidecar, a `SHA256SUMS` or `*.sums` file,
     /// or any file whose first line is a checksum line: every file it lists), a directory (every checksum list below
-    /// it, and every `.npy` / `.npy.gz` below it that none of them lists, which is a fault), or a file (checked
+    /// it, and every `.npy` / `.npy.gz` / `.npz` below it that none of them lists, which is a fault), or a file (checked
     /// against `FILE.sha256`). Faults found while listing (unreadable directories or lists, malformed lines, listed
     /// files that are missing) come back as `faults`.
     public static func targets(for argument: String) -> (targets: [Target], faults: [VerifyFault]) {
