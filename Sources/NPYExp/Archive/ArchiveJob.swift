@@ -38,7 +38,7 @@ struct ArchiveJob {
 
     /// Reads the archive from `reader`, writes the output archive to `output`; returns the members' reports. With an
     /// `operand` (backward: `reader` holds the gradients), each member is multiplied by the result's member.
-    func run(_ reader: ArchiveReader, to output: OutputFile, operand: ArchiveOperand? = nil) throws -> [MemberReport] {
+    func run(_ reader: MemberSource, to output: OutputFile, operand: ArchiveOperand? = nil) throws -> [MemberReport] {
         let writer = ArchiveWriter(output)
         var reports: [MemberReport] = []
         while let entry = try reader.nextMember() {
@@ -70,7 +70,7 @@ struct ArchiveJob {
     }
 
     private func member(
-        _ entry: ZipEntry, reader: ArchiveReader, writer: ArchiveWriter, output: OutputFile, operand: OperandStream?
+        _ entry: ZipEntry, reader: MemberSource, writer: ArchiveWriter, output: OutputFile, operand: OperandStream?
     ) throws -> MemberReport {
         let deflate = deflates(entry)
         try writer.begin(name: entry.name, utf8: entry.flags & Zip.flagUTF8 != 0, method: deflate ? Zip.deflated : Zip.stored)

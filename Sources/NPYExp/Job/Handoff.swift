@@ -16,7 +16,7 @@ final class ChunkPipe: @unchecked Sendable {
     private let buffers: [AlignedBuffer]
     private let lock = ConditionLock()
     private var freeSlots: [Int]
-    private var filledSlots: [(slot: Int, count: Int)] = []
+    private var filledSlots: [(slot: Int, count: Int, endsSegment: Bool)] = []
     private var finished = false
     private var failure: (any Error)?
     private var cancelled = false
@@ -36,10 +36,11 @@ final class ChunkPipe: @unchecked Sendable {
         return slot.map { ($0, buffers[$0]) }
     }
 
-    /// Hands a filled buffer to the consumer (dropped when cancelled).
-    func publish(slot: Int, count: Int) {
+    /// Hands a filled buffer to the consumer (dropped when cancelled); `endsSegment`: the last chunk of a segment
+    /// (an archive member), possibly partial or empty.
+    func publish(slot: Int, count: Int, endsSegment: Bool = false) {
         lock.withLock {
-            if cancelled { freeSlots.append(slot) } else { filledSlots.append((slot, count)) }
+            if cancelled { freeSlots.append(slot) } else { filledSlots.append((slot, count, endsSegment)) }
         }
         lock.broadcast()
     }
@@ -57,12 +58,21 @@ final class ChunkPipe: @unchecked Sendable {
 
     /// The next filled chunk in order, or nil at the end; rethrows the producer's error once the queue is empty.
     func next() throws -> (slot: Int, bytes: UnsafeRawBufferPointer)? {
-        let item: (slot: Int, count: Int)? = try lock.wait(until: { !filledSlots.isEmpty || finished || cancelled }) {
+        try nextMarked().map { ($0.slot, $0.bytes) }
+    }
+
+    /// The next filled chunk and whether it ends a segment; nil at the end, or the producer's error.
+    func nextMarked() throws -> (slot: Int, bytes: UnsafeRawBufferPointer, endsSegment: Bool)? {
+        let item: (slot: Int, count: Int, endsSegment: Bool)? = try lock.wait(
+            until: { !filledSlots.isEmpty || finished || cancelled }
+        ) {
             if !filledSlots.isEmpty { return filledSlots.removeFirst() }
             if let failure { throw failure }
             return nil
         }
-        return item.map { ($0.slot, UnsafeRawBufferPointer(start: buffers[$0.slot].base, count: $0.count)) }
+        return item.map {
+            ($0.slot, UnsafeRawBufferPointer(start: buffers[$0.slot].base, count: $0.count), $0.endsSegment)
+        }
     }
 
     /// Gives a consumed buffer back to the producer.
@@ -81,37 +91,66 @@ final class ChunkPipe: @unchecked Sendable {
 /// Thrown inside the producer when the consumer cancelled.
 struct PipeCancelled: Error {}
 
+/// The producer's end of a pipe: cuts the bytes it is given into the pipe's chunks. Used only on the producer thread.
+final class PipeWriter {
+    private let pipe: ChunkPipe
+    private var current: (slot: Int, buffer: AlignedBuffer)?
+    private var filledBytes = 0
+
+    init(_ pipe: ChunkPipe) { self.pipe = pipe }
+
+    /// Appends `bytes`, publishing each chunk as it fills; throws `PipeCancelled` once the consumer has gone.
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let target = try buffer()
+            let take = min(bytes.count - offset, target.count - filledBytes)
+            (target.base + filledBytes).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
+            filledBytes += take
+            offset += take
+            if filledBytes == target.count { publish(endsSegment: false) }
+        }
+    }
+
+    /// Ends a segment: publishes what has been written since the last full chunk (even nothing), marked.
+    func endSegment() throws {
+        _ = try buffer()
+        publish(endsSegment: true)
+    }
+
+    /// Publishes the last partial chunk.
+    func flush() {
+        if current != nil { publish(endsSegment: false) }
+    }
+
+    private func buffer() throws -> AlignedBuffer {
+        if let current { return current.buffer }
+        guard let next = pipe.acquire() else { throw PipeCancelled() }
+        current = next
+        filledBytes = 0
+        return next.buffer
+    }
+
+    private func publish(endsSegment: Bool) {
+        pipe.publish(slot: current!.slot, count: filledBytes, endsSegment: endsSegment)
+        current = nil
+    }
+}
+
 extension ChunkPipe {
     /// Starts `produce` on a thread of its own, its bytes cut into this pipe's chunks; join the returned thread
     /// before the pipe goes away. `produce` hands its bytes, in order, to the function it is given.
     func startProducer(_ produce: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) -> WorkerThread {
+        startProducer(segmented: { writer in try produce(writer.write) })
+    }
+
+    /// Starts `produce` on a thread of its own with the pipe's writer, which can also mark where segments end.
+    func startProducer(segmented produce: @escaping (PipeWriter) throws -> Void) -> WorkerThread {
         WorkerThread {
-            var current: (slot: Int, buffer: AlignedBuffer)?
-            var filledBytes = 0
+            let writer = PipeWriter(self)
             do {
-                try produce { bytes in
-                    var offset = 0
-                    while offset < bytes.count {
-                        if current == nil {
-                            guard let next = self.acquire() else { throw PipeCancelled() }
-                            current = next
-                            filledBytes = 0
-                        }
-                        let target = current!.buffer
-                        let take = min(bytes.count - offset, target.count - filledBytes)
-                        (target.base + filledBytes).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
-                        filledBytes += take
-                        offset += take
-                        if filledBytes == target.count {
-                            self.publish(slot: current!.slot, count: filledBytes)
-                            current = nil
-                        }
-                    }
-                }
-                if let c = current {
-                    self.publish(slot: c.slot, count: filledBytes)
-                    current = nil
-                }
+                try produce(writer)
+                writer.flush()
                 self.finish(error: nil)
             } catch {
                 self.finish(error: error)

@@ -134,7 +134,12 @@ public final class ExpPipeline: Sendable {
         }
         do {
             if container == .zip {
-                let archive = ArchiveReader(file: file, prefix: reader.detectedPrefix)
+                // Large archives are read ahead on a thread of their own, like large .npy.gz inputs.
+                let large = (file.identity?.size ?? 0) >= 2 * configuration.chunkBytes && configuration.jobs > 1
+                let archive: MemberSource = large
+                    ? ArchiveReadAhead(
+                        file: file, prefix: reader.detectedPrefix, depth: 3, chunkBytes: configuration.chunkBytes)
+                    : ArchiveReader(file: file, prefix: reader.detectedPrefix)
                 let operand = try operandFile.map { try archiveOperand($0) }
                 report.members = try ArchiveJob(configuration: configuration).run(archive, to: output, operand: operand)
                 report.elementCount = report.members?.reduce(0) { $0 + $1.elementCount } ?? 0
