@@ -138,9 +138,14 @@ final class BlockDeflatePayload: ChecksummedPayload {
         }
     }
 
+    /// Payloads under this size (in all: the first flush of a larger one is a whole batch) skip the strategy trials.
+    static let smallPayload = 16 << 10
+
     /// The sample is the start of the first batch: up to 256 KiB, header included, as later blocks resemble it.
     private func chooseStrategy(_ filled: Int) -> DeflateStrategy {
-        if filled == 0 { return .default }
+        // A payload that fits in one small batch (a small file) is deflated the way gzip does it: trying the four
+        // strategies would cost four deflates of it, which is most of a small file's CPU time, for a few bytes.
+        if filled < Self.smallPayload { return .default }
         let sample = UnsafeRawBufferPointer(start: batch.base, count: min(filled, 256 << 10))
         return GzipBlocks.chooseStrategy(sample: sample, level: level)
     }
