@@ -3,14 +3,38 @@
 
 #define SHIFT 0x1.8p52 // adding it rounds to an integer kept in the low mantissa bits
 
+/// k = round(x * scale) as a double, and in *ki its bit pattern with k (mod 2^51) in the low mantissa bits.
+AI VD nearest_k(VD x, double scale, VU *ki) {
+    VD kd = MADD(x, (VD){} + scale, (VD){} + SHIFT);
+    *ki = (VU)kd;
+    return kd - SHIFT;
+}
+
+#ifdef LOOKUP16
+// float32, AVX-512 (see kernel_types.h): x = (k/16) ln2 + r, |r| <= ln2/32, 2^(j/16) looked up from two registers
+// (no gather), exp(r) by a degree-5 minimax polynomial. Fewer operations per lane than the table-free form below,
+// which the double-pumped 512-bit units of Zen 4 are bound by. Lanes outside [-104, 89] give garbage (caller).
+AI VD f32_eval(VD x) {
+    VU ki;
+    VD kd = nearest_k(x, NPYEXP_INVLN2_16, &ki);
+    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_16, x);
+    VD p = MADD(r, (VD){} + NPYEXP_EXPF16_C5, (VD){} + NPYEXP_EXPF16_C4);
+    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C3);
+    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C2);
+    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C1);
+    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C0);
+    // The table holds bits(2^(j/16)) - (j << 48) and j = k mod 16 is the permute index's low 4 bits, so adding
+    // k << 48 (mod 2^64) adds floor(k/16) to the exponent: s = 2^(j/16) 2^floor(k/16), exact (normal double).
+    VD s = (VD)(LOOKUP16(npyexp_t16_bits, ki) + (ki << 48));
+    return s * p;
+}
+#else
 // float32 (see kernel_types.h): table-free, so no gathers. x = k ln2 + r, |r| <= ln2/2, exp(r) by a degree-9
 // minimax polynomial split into even and odd parts (two independent Horner chains in r^2 halve the latency), then
-// 2^k is added to the exponent field. Returns the double results and the slow-path lanes as 32-bit masks.
-AI VD f32_core(VF xf, VI *bad) {
-    VD x = __builtin_convertvector(xf, VD);
-    VD kd = MADD(x, (VD){} + NPYEXP_INVLN2, (VD){} + SHIFT);
-    VU ki = (VU)kd;
-    kd = kd - SHIFT;
+// 2^k is added to the exponent field. Lanes outside [-104, 89] give garbage (caller).
+AI VD f32_eval(VD x) {
+    VU ki;
+    VD kd = nearest_k(x, NPYEXP_INVLN2, &ki);
     // kd * LN2_HI40 is exact (|k| < 2^8, 40-bit constant) and so is x - kd * LN2_HI40 (a multiple of 2^-40 below
     // 2^-1): r carries one rounding, from the LN2_LO40 term.
     VD r = MADD(-kd, (VD){} + NPYEXP_LN2_HI40, x);
@@ -25,20 +49,47 @@ AI VD f32_core(VF xf, VI *bad) {
     pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C0);
     po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C1);
     VD p = MADD(po, r, pe);
-    VD y = (VD)((VU)p + (ki << 52)); // p in [0.7, 1.42] and |k| <= 128 in range: a normal double, exact scaling
+    return (VD)((VU)p + (ki << 52)); // p in [0.7, 1.42] and -151 <= k <= 129 here: a normal double, exact scaling
+}
+#endif
+
+/// W lanes in double. *near: lanes within the error bound of a float rounding boundary (normal results); *rare:
+/// lanes outside [-87.33, 88.72] or NaN (subnormal / zero / overflowing results, specials), for f32_slow.
+AI VD f32_core(VF xf, VI *near, VI *rare) {
+    VD y = f32_eval(__builtin_convertvector(xf, VD));
     // Rounding test on the low 32 bits of each double, which hold the 29 bits below float precision.
     VUI lo = ROUNDBITS((VUI2)y);
-    VI near = (VI)((lo + (1024 - 0x10000000u)) & 0x1fffffffu) <= 2048; // masked: signed compare is exact
-    // ~(x >= -87.33) also flags NaN.
-    VI out = ~(VI)(xf >= -87.33f) | (VI)(xf > 88.72f);
-    *bad = near | out;
+    *near = (VI)((lo + (1024 - 0x10000000u)) & 0x1fffffffu) <= 2048; // masked: signed compare is exact
+    *rare = ~(VI)(xf >= -87.33f) | (VI)(xf > 88.72f); // ~(x >= a) also flags NaN
     return y;
 }
 
-/// 8 or 16 lanes through the vector path; the caller fixes up the lanes flagged in *bad.
-AI void f32_fix(VF xf, VI bad, float *yp) {
-    for (int i = 0; i < W; i++)
-        if (bad[i]) yp[i] = npyexp_expf_cr(xf[i]); // xf, not the input pointer: in place, it was overwritten
+AI VF select_f(VI m, VF a, VF b) { return (VF)(((VI)a & m) | ((VI)b & ~m)); }
+
+/// The lanes f32_core flagged: the rare ones in vector form, then the few near a rounding boundary one by one.
+/// Subnormal results: y (a normal double, same relative error bound) is rounded once to the 2^-149 grid by the
+/// conversion; that is correct unless y lies near a midpoint of that grid. u = y 2^149 (exact) is below 2^24, so its
+/// error is below 2^24 2^-45.8 < 2^-21.8; u - round(u) is exact, and lanes with ||u - round(u)| - 1/2| <= 2^-21 take
+/// the scalar path. The same grid holds for [2^-126, 2^-125), so lanes in [-87.34, -87.33] pass this test too.
+AI void f32_slow(VF xf, VD y, VI near, VI rare, float *yp) {
+    if (ANY32(rare)) {
+        VD u = y * 0x1p149;
+        VD d = u - ((u + SHIFT) - SHIFT);
+        VD a = (VD)((VU)d & 0x7fffffffffffffffULL) - 0.5;
+        VI nsub = __builtin_convertvector((VL)(a <= 0x1p-21) & (VL)(a >= -0x1p-21), VI);
+        VI sub = (VI)(xf >= -104.0f) & (VI)(xf < -87.33f);
+        VI over = (VI)(xf > 88.72f) & (VI)(xf <= 89.0f); // y is valid: the conversion overflows correctly
+        near = (near & (~rare | over)) | (nsub & sub);
+        VF f = __builtin_convertvector(y, VF);
+        f = select_f((VI)(xf > 89.0f), (VF){} + __builtin_inff(), f);
+        f = select_f((VI)(xf < -104.0f), (VF){}, f); // exp(x) < 2^-150: +0
+        f = select_f((VI)(xf != xf), xf + xf, f);
+        memcpy(yp, &f, sizeof f);
+    }
+    if (ANY32(near)) {
+        for (int i = 0; i < W; i++)
+            if (near[i]) yp[i] = npyexp_expf_cr(xf[i]); // xf, not the input pointer: in place, it was overwritten
+    }
 }
 
 void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
@@ -48,14 +99,14 @@ void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
         VF xa, xb;
         memcpy(&xa, x + i, sizeof xa);
         memcpy(&xb, x + i + W, sizeof xb);
-        VI ba, bb;
-        VF ya = __builtin_convertvector(f32_core(xa, &ba), VF);
-        VF yb = __builtin_convertvector(f32_core(xb, &bb), VF);
+        VI na, nb, ra, rb;
+        VD da = f32_core(xa, &na, &ra), db = f32_core(xb, &nb, &rb);
+        VF ya = __builtin_convertvector(da, VF), yb = __builtin_convertvector(db, VF);
         memcpy(y + i, &ya, sizeof ya);
         memcpy(y + i + W, &yb, sizeof yb);
-        if (__builtin_expect(ANY32(ba | bb), 0)) {
-            f32_fix(xa, ba, y + i);
-            f32_fix(xb, bb, y + i + W);
+        if (__builtin_expect(ANY32(na | nb | ra | rb), 0)) {
+            f32_slow(xa, da, na, ra, y + i);
+            f32_slow(xb, db, nb, rb, y + i + W);
         }
     }
     for (; i < n; i += W) {
@@ -64,10 +115,11 @@ void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
         memcpy(bx, x + i, m * sizeof(float));
         VF xa;
         memcpy(&xa, bx, sizeof xa);
-        VI ba;
-        VF ya = __builtin_convertvector(f32_core(xa, &ba), VF);
+        VI na, ra;
+        VD da = f32_core(xa, &na, &ra);
+        VF ya = __builtin_convertvector(da, VF);
         memcpy(by, &ya, sizeof ya);
-        f32_fix(xa, ba, by);
+        f32_slow(xa, da, na, ra, by);
         memcpy(y + i, by, m * sizeof(float));
     }
 }
@@ -79,6 +131,31 @@ AI int any_lane(VU m) {
     return r != 0;
 }
 
+#ifdef LOOKUP32
+/// exp in double for x in [-708, 708]; other lanes give garbage (callers route them elsewhere). AVX-512: 2^(j/32)
+/// and its tail from registers (two permutes and a blend each; gathers cost more than the whole evaluation on Zen 4),
+/// x = (k/32) ln2 + r. r1 = x - k C1 is exact (k C1 and x are multiples of 2^-58 or coarser wherever k != 0, and
+/// |r1| < 2^-6); r = r1 - k C2 rounded once feeds only the r^2 term, while the linear term keeps r1 exact and moves
+/// -k C2 into the small sum: y = s + s (r1 + (tail - k C2 + r^2 P(r))). Error: 0.5 ulp (last fma) + 0.011 ulp (the
+/// one rounding of r1 + small, |tmp| < 0.0109) + 2^-62 relative (P) + smaller terms: < 0.515 ulp.
+AI VD f64_core(VD x) {
+    VU ki;
+    VD kd = nearest_k(x, NPYEXP_INVLN2_32, &ki);
+    VD r1 = MADD(-kd, (VD){} + NPYEXP_LN2_32_C1, x);
+    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_32_C2, r1);
+    VD tail = (VD)LOOKUP32((const uint64_t *)npyexp_t32_tail, ki);
+    VU sbits = LOOKUP32(npyexp_t32_bits, ki) + (ki << 47);
+    VD r2 = r * r;
+    VD p = MADD(r, (VD){} + NPYEXP_EXP32_P4, (VD){} + NPYEXP_EXP32_P3);
+    p = MADD(p, r, (VD){} + NPYEXP_EXP32_P2);
+    p = MADD(p, r, (VD){} + NPYEXP_EXP32_P1);
+    p = MADD(p, r, (VD){} + NPYEXP_EXP32_P0);
+    VD small = MADD(r2, p, MADD(-kd, (VD){} + NPYEXP_LN2_32_C2, tail));
+    VD tmp = r1 + small;
+    VD sv = (VD)sbits;
+    return MADD(sv, tmp, sv);
+}
+#else
 /// exp in double for x in [-708, 708]; other lanes give garbage (callers route them elsewhere).
 AI VD f64_core(VD x) {
     VD kd = x * NPYEXP_INVLN2_128 + SHIFT;
@@ -95,6 +172,8 @@ AI VD f64_core(VD x) {
     VD s = (VD)sbits;
     return MADD(s, tmp, s);
 }
+
+#endif
 
 AI void f64_block(const double *xp, double *yp) {
     VD x;

@@ -288,6 +288,110 @@ static const uint64_t npyexp_t128_bits[128] = {
 #define NPYEXP_EXPF_C7 0x1.a01bc27908aeep-13
 #define NPYEXP_EXPF_C8 0x1.a17c05b28aaf6p-16
 #define NPYEXP_EXPF_C9 0x1.70dc110287132p-19
+static const uint64_t npyexp_t16_bits[16] = {
+  0x3ff0000000000000ULL,
+  0x3fefb5586cf9890fULL,
+  0x3fef72b83c7d517bULL,
+  0x3fef387a6e756238ULL,
+  0x3fef06fe0a31b715ULL,
+  0x3feedea64c123422ULL,
+  0x3feebfdad5362a27ULL,
+  0x3feeab07dd485429ULL,
+  0x3feea09e667f3bcdULL,
+  0x3feea11473eb0187ULL,
+  0x3feeace5422aa0dbULL,
+  0x3feec49182a3f090ULL,
+  0x3feee89f995ad3adULL,
+  0x3fef199bdd85529cULL,
+  0x3fef5818dcfba487ULL,
+  0x3fefa4afa2a490daULL,
+};
+#define NPYEXP_LN2_16 0x1.62e42fefa39efp-5
+#define NPYEXP_INVLN2_16 0x1.71547652b82fep+4
+// float32 (AVX-512): degree-5 minimax polynomial for exp(r), |r| <= 0.021661, relative error 2^-47.65 with these doubles
+#define NPYEXP_EXPF16_C0 0x1.0000000000014p+0
+#define NPYEXP_EXPF16_C1 0x1.fffffffffff59p-1
+#define NPYEXP_EXPF16_C2 0x1.fffffffd0ba30p-2
+#define NPYEXP_EXPF16_C3 0x1.5555555a1e06cp-3
+#define NPYEXP_EXPF16_C4 0x1.5557621c65adap-5
+#define NPYEXP_EXPF16_C5 0x1.110fe52cde841p-7
+static const uint64_t npyexp_t32_bits[32] = {
+  0x3ff0000000000000ULL,
+  0x3fefd9b0d3158574ULL,
+  0x3fefb5586cf9890fULL,
+  0x3fef9301d0125b51ULL,
+  0x3fef72b83c7d517bULL,
+  0x3fef54873168b9aaULL,
+  0x3fef387a6e756238ULL,
+  0x3fef1e9df51fdee1ULL,
+  0x3fef06fe0a31b715ULL,
+  0x3feef1a7373aa9cbULL,
+  0x3feedea64c123422ULL,
+  0x3feece086061892dULL,
+  0x3feebfdad5362a27ULL,
+  0x3feeb42b569d4f82ULL,
+  0x3feeab07dd485429ULL,
+  0x3feea47eb03a5585ULL,
+  0x3feea09e667f3bcdULL,
+  0x3fee9f75e8ec5f74ULL,
+  0x3feea11473eb0187ULL,
+  0x3feea589994cce13ULL,
+  0x3feeace5422aa0dbULL,
+  0x3feeb737b0cdc5e5ULL,
+  0x3feec49182a3f090ULL,
+  0x3feed503b23e255dULL,
+  0x3feee89f995ad3adULL,
+  0x3feeff76f2fb5e47ULL,
+  0x3fef199bdd85529cULL,
+  0x3fef3720dcef9069ULL,
+  0x3fef5818dcfba487ULL,
+  0x3fef7c97337b9b5fULL,
+  0x3fefa4afa2a490daULL,
+  0x3fefd0765b6e4540ULL,
+};
+static const double npyexp_t32_tail[32] = {
+  0x0.0p+0,
+  0x1.cd2523567f613p-55,
+  0x1.79aa65d837b6dp-54,
+  -0x1.556522a2fbd0ep-54,
+  -0x1.01b15eaa59348p-55,
+  0x1.aecf73e3a2f60p-54,
+  0x1.68efde3a8a894p-54,
+  0x1.2f7e16d09ab31p-55,
+  0x1.34d754db0abb6p-55,
+  -0x1.24aedcc4b5068p-54,
+  0x1.59f48a72a4c6dp-55,
+  0x1.363ed60c2ac11p-59,
+  0x1.690cebb7aafb0p-56,
+  -0x1.8dec6bd0f385fp-56,
+  0x1.063e1e21c5409p-54,
+  -0x1.c33c53bef4da8p-55,
+  -0x1.3b3efbf5e2228p-54,
+  -0x1.81f647e5a3ecfp-56,
+  -0x1.b32dcb94da51dp-56,
+  -0x1.369b6f13b3734p-54,
+  0x1.db72fc1f0eab4p-55,
+  -0x1.da9b88b6c1e29p-58,
+  0x1.1affc2b91ce27p-56,
+  -0x1.1bbd1d3bcbb15p-54,
+  0x1.c1a7792cb3387p-55,
+  -0x1.8d6f438ad9334p-57,
+  0x1.36eae30af0cb3p-56,
+  0x1.76b2c6c921968p-57,
+  0x1.4a385a63d07a7p-56,
+  -0x1.2d52107b43e1fp-55,
+  -0x1.ff7128fd391f0p-55,
+  0x1.a64a931d185eep-55,
+};
+#define NPYEXP_LN2_32_C1 0x1.62e42fefa39efp-6
+#define NPYEXP_LN2_32_C2 0x1.abc9e3b39803fp-61
+#define NPYEXP_INVLN2_32 0x1.71547652b82fep+5
+// float64 (AVX-512): degree-4 P(r) ~ (e^r - 1 - r) / r^2, |r| <= 0.010831, |r^2 (P - g)| < 2^-62.00
+#define NPYEXP_EXP32_P0 0x1.0000000000000p-1
+#define NPYEXP_EXP32_P1 0x1.555555554dd3ep-3
+#define NPYEXP_EXP32_P2 0x1.555555555194ap-5
+#define NPYEXP_EXP32_P3 0x1.11114f8c2c3e1p-7
+#define NPYEXP_EXP32_P4 0x1.6c16ffe73098dp-10
 // pi/2 = P1 + P2 + P3 (+ ~2^-125): P1 and P2 have 36 significant bits; INV_PIO2 = nearest double to 2/pi
 #define NPYEXP_PIO2_P1 0x1.921fb54440000p+0
 #define NPYEXP_PIO2_P2 0x1.68c234c4c0000p-39
