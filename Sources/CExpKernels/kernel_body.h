@@ -138,54 +138,79 @@ AI int any_lane(VU m) {
 /// |r1| < 2^-6); r = r1 - k C2 rounded once feeds only the r^2 term, while the linear term keeps r1 exact and moves
 /// -k C2 into the small sum: y = s + s (r1 + (tail - k C2 + r^2 P(r))). Error: 0.5 ulp (last fma) + 0.011 ulp (the
 /// one rounding of r1 + small, |tmp| < 0.0109) + 2^-62 relative (P) + smaller terms: < 0.515 ulp.
-AI VD f64_core(VD x) {
+AI VD f64_eval(VD x, VU *sbits) {
     VU ki;
     VD kd = nearest_k(x, NPYEXP_INVLN2_32, &ki);
     VD r1 = MADD(-kd, (VD){} + NPYEXP_LN2_32_C1, x);
     VD r = MADD(-kd, (VD){} + NPYEXP_LN2_32_C2, r1);
     VD tail = (VD)LOOKUP32((const uint64_t *)npyexp_t32_tail, ki);
-    VU sbits = LOOKUP32(npyexp_t32_bits, ki) + (ki << 47);
+    *sbits = LOOKUP32(npyexp_t32_bits, ki) + (ki << 47);
     VD r2 = r * r;
     VD p = MADD(r, (VD){} + NPYEXP_EXP32_P4, (VD){} + NPYEXP_EXP32_P3);
     p = MADD(p, r, (VD){} + NPYEXP_EXP32_P2);
     p = MADD(p, r, (VD){} + NPYEXP_EXP32_P1);
     p = MADD(p, r, (VD){} + NPYEXP_EXP32_P0);
     VD small = MADD(r2, p, MADD(-kd, (VD){} + NPYEXP_LN2_32_C2, tail));
-    VD tmp = r1 + small;
-    VD sv = (VD)sbits;
-    return MADD(sv, tmp, sv);
+    return r1 + small;
 }
 #else
 /// exp in double for x in [-708, 708]; other lanes give garbage (callers route them elsewhere).
-AI VD f64_core(VD x) {
+AI VD f64_eval(VD x, VU *sbits) {
     VD kd = x * NPYEXP_INVLN2_128 + SHIFT;
     VU ki = (VU)kd;
     kd = kd - SHIFT;
     VD r = (x - kd * NPYEXP_LN2_128_HI) - kd * NPYEXP_LN2_128_LO; // product exact, difference exact (Sterbenz)
     VU j = ki & 127;
     VD tail = (VD)GATHER_U((const uint64_t *)npyexp_t128_tail, j);
-    VU sbits = GATHER_U(npyexp_t128_bits, j) + (ki << 45);
+    *sbits = GATHER_U(npyexp_t128_bits, j) + (ki << 45);
     VD r2 = r * r;
     VD pa = MADD(r, (VD){} + 1.0 / 6, (VD){} + 0.5);
     VD pb = MADD(r, (VD){} + 1.0 / 120, (VD){} + 1.0 / 24);
-    VD tmp = MADD(r2 * r2, pb, MADD(r2, pa, tail + r));
-    VD s = (VD)sbits;
-    return MADD(s, tmp, s);
+    return MADD(r2 * r2, pb, MADD(r2, pa, tail + r));
+}
+#endif
+
+/// exp in double for x in [-708, 708]: y = s + s tmp, rounded once.
+AI VD f64_core(VD x) {
+    VU sbits;
+    VD tmp = f64_eval(x, &sbits);
+    return MADD((VD)sbits, tmp, (VD)sbits);
 }
 
-#endif
+AI VD select_d(VL m, VD a, VD b) { return (VD)(((VL)a & m) | ((VL)b & ~m)); }
+
+/// Lanes outside [-700, 708] or NaN, in vector form. s (its bit pattern wrapped mod 2^64 where 2^k leaves the
+/// exponent range) is rescaled by an integer add, exact once back in range. (708, 709.79]: y/2 = s/2 + (s/2) tmp, one
+/// rounding, times 2 (exact, or the correct overflow). [-745.14, -700): Y = s 2^1022 + s 2^1022 tmp rounded, its
+/// rounding error L recovered (s 2^1022 - Y is exact, Sterbenz), then Y + L rounded once on the grid of 1 + Y, whose
+/// quantum 2^-52 is the subnormal quantum 2^-1074 once scaled back by 2^-1022 (exact): a single rounding to the
+/// subnormal result, error 0.5 ulp + the f64_eval error (< 0.02 ulp). Y >= 1 is a normal result: Y 2^-1022, exact.
+/// Beyond: +inf above 709.79 (ln DBL_MAX = 709.7827), +0 below -745.14 (ln 2^-1075 = -745.1332), NaN -> x + x.
+AI VD f64_slow(VD x, VU sbits, VD tmp, VD y) {
+    VD sh = (VD)(sbits - (1ULL << 52)); // s / 2
+    VD yo = MADD(sh, tmp, sh) * 2.0;
+    VD sl = (VD)(sbits + (1022ULL << 52)); // s 2^1022
+    VD big = MADD(sl, tmp, sl);
+    VD lo = MADD(sl, tmp, sl - big);
+    VD h = 1.0 + big;
+    VD l = ((1.0 - h) + big) + lo;
+    VD ys = select_d((VL)(big < 1.0), (h + l) - 1.0, big) * 0x1p-1022;
+    y = select_d((VL)(x > 708.0), yo, y);
+    y = select_d((VL)(x < -700.0), ys, y);
+    y = select_d((VL)(x > 709.79), (VD){} + __builtin_inf(), y);
+    y = select_d((VL)(x < -745.14), (VD){}, y);
+    return select_d((VL)(x != x), x + x, y);
+}
 
 AI void f64_block(const double *xp, double *yp) {
     VD x;
     memcpy(&x, xp, sizeof x);
-    VD y = f64_core(x);
-    // Below -700 s * tmp would be subnormal and lose bits (up to 0.25 ulp): those lanes take the scalar path.
-    VL bad = (VL)(x < -700.0) | (VL)(x > 708.0) | (VL)(x != x);
+    VU sbits;
+    VD tmp = f64_eval(x, &sbits);
+    VD y = MADD((VD)sbits, tmp, (VD)sbits);
+    VL rare = ~(VL)(x >= -700.0) | (VL)(x > 708.0); // ~(x >= a) also flags NaN
+    if (__builtin_expect(any_lane((VU)rare), 0)) y = f64_slow(x, sbits, tmp, y);
     memcpy(yp, &y, sizeof y);
-    if (__builtin_expect(any_lane((VU)bad), 0)) {
-        for (int i = 0; i < W; i++)
-            if (bad[i]) yp[i] = npyexp_exp_cr(x[i]);
-    }
 }
 
 void FN(npyexp_exp_f64)(const double *x, double *y, size_t n) {
@@ -199,23 +224,42 @@ void FN(npyexp_exp_f64)(const double *x, double *y, size_t n) {
     }
 }
 
+/// Lanes outside [-9.70, 11.09] or NaN, in vector form: subnormal half results are y rounded once to the 2^-24 grid
+/// (u = y 2^24 exact, u < 2^10.1, so y's error, < 2^-52 relative, is below 2^-41.9 in u; lanes with
+/// ||u - round(u)| - 1/2| <= 2^-30 are flagged for the scalar path); round(u) = 1024 encodes 2^-14. +inf above 11.09
+/// (exp(11.09375) > 65520), +0 below -17.33 (ln 2^-25 = -17.3287), NaN quietened as npyexp_exph_cr does.
+AI VU f16_slow(VD x, VH h, VD y, VU hb, VL *near) {
+    VD u = y * 0x1p24;
+    VD t = (u + SHIFT) - SHIFT;
+    VD a = (VD)((VU)(u - t) & 0x7fffffffffffffffULL) - 0.5;
+    VL sub = (VL)(x < -9.70) & (VL)(x >= -17.33);
+    *near = (*near & ~sub & (VL)(x >= -9.70) & (VL)(x <= 11.09)) | (sub & (VL)(a <= 0x1p-30) & (VL)(a >= -0x1p-30));
+    hb = ((VU)sub & (VU)__builtin_convertvector(t, VL)) | (~(VU)sub & hb);
+    hb = ((VU)(VL)(x > 11.09) & 0x7c00) | (~(VU)(VL)(x > 11.09) & hb);
+    hb &= ~(VU)(VL)(x < -17.33);
+    VL nan = (VL)(x != x);
+    return ((VU)nan & __builtin_convertvector(h | 0x0200, VU)) | (~(VU)nan & hb);
+}
+
 AI void f16_block(const uint16_t *xp, uint16_t *yp) {
     VH h;
     memcpy(&h, xp, sizeof h);
     VD x = __builtin_convertvector(H2F(h), VD);
     VD y = f64_core(x);
     VU b = (VU)y;
-    // Normal half results only (x >= -9.70 gives y >= 2^-14; x <= 11.08 gives y < 65504).
-    VL bad = (VL)(x < -9.70) | (VL)(x > 11.08) | (VL)(x != x);
+    // Normal half results (x >= -9.70 gives y >= 2^-14; x <= 11.09 gives y < 65520 or the correct carry to inf):
+    // one rounding of y in integer arithmetic, unless y lies within 16 double ulps of a half midpoint.
+    VL rare = ~(VL)(x >= -9.70) | (VL)(x > 11.09); // ~(x >= a) also flags NaN
     VU low = (b & 0x3ffffffffffULL) - (0x20000000000ULL - 16);
-    bad |= (VL)(low <= 32);
+    VL near = (VL)(low <= 32);
     VU rb = b + 0x1ffffffffffULL + ((b >> 42) & 1);
     VU hb = (rb >> 42) - ((uint64_t)(1023 - 15) << 10);
+    if (__builtin_expect(any_lane((VU)rare), 0)) hb = f16_slow(x, h, y, hb, &near);
     VH out = __builtin_convertvector(hb, VH);
     memcpy(yp, &out, sizeof out);
-    if (__builtin_expect(any_lane((VU)bad), 0)) {
+    if (__builtin_expect(any_lane((VU)near), 0)) {
         for (int i = 0; i < W; i++)
-            if (bad[i]) yp[i] = npyexp_exph_cr(h[i]);
+            if (near[i]) yp[i] = npyexp_exph_cr(h[i]);
     }
 }
 

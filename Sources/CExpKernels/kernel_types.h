@@ -28,8 +28,9 @@
 //   f32_slow). One mask test + branch per 32 lanes on the fast path.
 // float64: baseline and AVX2: x = (k/128) ln2 + r, |r| <= ln2/256, 2^(j/128) as nearest double s plus relative tail
 //   (gathers), degree-5 Taylor; y = s + s * (tail + p(r)): error 0.5 ulp (last addition) + ~2^-7 ulp. AVX-512
-//   (LOOKUP32): 2^(j/32) and tail from registers, r1 = x - k C1 exact, error < 0.515 ulp (see f64_core). Outside
-//   [-700, 708] (subnormal, overflow, specials) lanes take npyexp_exp_cr.
+//   (LOOKUP32): 2^(j/32) and tail from registers, r1 = x - k C1 exact, error < 0.515 ulp (see f64_core). Lanes
+//   outside [-700, 708] or NaN are fixed in vector form (f64_slow): s rescaled by an integer add, one rounding of
+//   the scaled result, for subnormal results on the grid of 1 + Y (error < 0.52 ulp); inf, +0, NaN by selects.
 // complex64: e^a by the float32 evaluation above (no rounding test), cos b and sin b in double after k = round(b 2/pi),
 //   r = b - k pi/2 with a 3-part pi/2 (P1, P2 of 36 bits: b - k P1 exact, so r keeps ~2^-52 relative accuracy even
 //   next to a multiple of pi/2), Taylor to r^11 / r^12 on |r| <= pi/4; each product e^a cos b, e^a sin b rounded once
@@ -40,7 +41,8 @@
 //   rounded once: < 2.1 ulp per component measured vs cexpl on 2e6 inputs. Lanes with |a| > 700, |b| > 1e5,
 //   non-finite parts, or b within 2^-40 of a nonzero multiple of pi/2 take the scalar Annex G path.
 // float16: half -> double exactly, the float64 evaluation, then one rounding to half in integer arithmetic, with a
-//   rounding test on the 42 low bits (margin 16 double ulps) and the scalar path for subnormal/overflow/special.
+//   rounding test on the 42 low bits (margin 16 double ulps); subnormal results rounded once on the 2^-24 grid with
+//   their own midpoint test, overflow / zero / NaN by selects (f16_slow); lanes near a midpoint take npyexp_exph_cr.
 #ifndef NPYEXP_KERNEL_TYPES_H
 #define NPYEXP_KERNEL_TYPES_H
 // Every helper taking vectors is always_inline, so no vector ever crosses a call boundary: the ABI note is moot.
