@@ -161,8 +161,9 @@ AI VD f64_eval(VD x, VU *sbits) {
     kd = kd - SHIFT;
     VD r = (x - kd * NPYEXP_LN2_128_HI) - kd * NPYEXP_LN2_128_LO; // product exact, difference exact (Sterbenz)
     VU j = ki & 127;
-    VD tail = (VD)GATHER_U((const uint64_t *)npyexp_t128_tail, j);
-    *sbits = GATHER_U(npyexp_t128_bits, j) + (ki << 45);
+    VD tail;
+    PAIRS128(j, sbits, &tail);
+    *sbits += ki << 45;
     VD r2 = r * r;
     VD pa = MADD(r, (VD){} + 1.0 / 6, (VD){} + 0.5);
     VD pb = MADD(r, (VD){} + 1.0 / 120, (VD){} + 1.0 / 24);

@@ -3,7 +3,7 @@
 //   SUF            name suffix (baseline / avx2 / avx512)
 //   W              lanes per block (8 or 16)
 //   MADD(a, b, c)  a * b + c (fused in the FMA paths; the error bounds below hold either way)
-//   GATHER_U(t, i) uint64 table lookup of W lanes
+//   PAIRS128(j, &bits, &tail) both words of entry j (< 128) of npyexp_t128_pairs for W lanes (baseline, AVX2)
 //   ANY32(m)       whether any lane of a 32-bit lane mask is set
 //   LOOKUP16, LOOKUP32 (optional) uint64 lookup in a 16- / 32-entry table held in registers, index = low bits of i;
 //                  when defined, the float32 / float64 kernels use the table forms written for them (AVX-512)
@@ -81,10 +81,12 @@ AI int any32_generic(VI m) {
 
 
 /// Portable helpers, used by the baseline TU (and any ISA lacking a faster instruction).
-AI VU gather_u_generic(const uint64_t *t, VU idx) {
-    VU r;
-    for (int i = 0; i < W; i++) r[i] = t[idx[i]];
-    return r;
+AI void pairs_generic(VU j, VU *bits, VD *tail) {
+    for (int i = 0; i < W; i++) {
+        (*bits)[i] = npyexp_t128_pairs[2 * j[i]];
+        uint64_t t = npyexp_t128_pairs[2 * j[i] + 1];
+        memcpy((char *)tail + 8 * i, &t, 8);
+    }
 }
 
 /// Exact half -> float with integer ops (normal, subnormal via one exact float subtraction, inf/nan).

@@ -14,14 +14,6 @@
 #define W 16
 #include "kernel_types.h"
 
-AI VU gather_u_avx512(const uint64_t *t, VU i) {
-    __m512i lo = (__m512i)__builtin_shufflevector(i, i, 0, 1, 2, 3, 4, 5, 6, 7);
-    __m512i hi = (__m512i)__builtin_shufflevector(i, i, 8, 9, 10, 11, 12, 13, 14, 15);
-    typedef uint64_t V8 __attribute__((vector_size(64)));
-    V8 a = (V8)_mm512_i64gather_epi64(lo, (const long long *)t, 8);
-    V8 b = (V8)_mm512_i64gather_epi64(hi, (const long long *)t, 8);
-    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-}
 /// 16 uint64 lanes of a 16-entry table, indexed by the low 4 bits of each lane of i (vpermt2q: no gather).
 AI VU lookup16_avx512(const uint64_t *t, VU i) {
     __m512i t0, t1;
@@ -52,7 +44,6 @@ AI VH f2h_avx512(VF f) {
     return h;
 }
 #define MADD(a, b, c) __builtin_elementwise_fma((a), (b), (c))
-#define GATHER_U gather_u_avx512
 #define H2F h2f_avx512
 #define F2H f2h_avx512
 #define ROUNDBITS roundbits_generic

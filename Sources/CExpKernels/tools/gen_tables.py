@@ -65,20 +65,14 @@ out = [
     "#include <stdint.h>",
 ]
 
-# float64: 2^(j/128) as the nearest double s (bit pattern minus j << 45, so that adding k << 45 scales it) and the
-# relative tail (2^(j/128) - s) / s.
-out.append("static const double npyexp_t128_tail[128] = {")
-tb = []
+# float64 (baseline, AVX2): 2^(j/128) as the nearest double s (bit pattern minus j << 45, so that adding k << 45
+# scales it) and the relative tail (2^(j/128) - s) / s, interleaved: one 16-byte load fetches both.
+out.append("static const uint64_t npyexp_t128_pairs[256] = {")
 for j in range(128):
     ex = mpmath.mpf(2) ** (mpmath.mpf(j) / 128)
     s = float(tofrac(ex))
     tail = float((tofrac(ex) - Fraction(s)) / Fraction(s))
-    out.append("  %s," % tail.hex())
-    tb.append((bits(s) - (j << 45)) & (2 ** 64 - 1))
-out.append("};")
-out.append("static const uint64_t npyexp_t128_bits[128] = {")
-for b in tb:
-    out.append("  0x%016xULL," % b)
+    out.append("  0x%016xULL, 0x%016xULL, // tail %s" % ((bits(s) - (j << 45)) & (2 ** 64 - 1), bits(tail), tail.hex()))
 out.append("};")
 
 c1, rest = split(ln2 / 128, 35)
