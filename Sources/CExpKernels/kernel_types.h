@@ -22,10 +22,12 @@
 //   2^-45.8 bound. Either way y is within 2^7.2 double ulps of exp(x). A lane is correctly rounded by the single
 //   double -> float conversion unless y lies within 1024 double ulps of a float midpoint (test on the low 32 bits of
 //   y, which hold the 29 bits below float precision): probability about 2^-18 per lane, those lanes take
-//   npyexp_expf_cr. Lanes outside [-87.33, 88.72] or NaN are fixed in vector form (f32_slow): NaN -> x + x, x < -104
-//   -> +0, x > 89 -> inf; in between y is still a normal double with the same bound, so the conversion rounds it
-//   once, also to a subnormal or to inf; subnormal results get their own midpoint test on the 2^-149 grid (see
-//   f32_slow). One mask test + branch per 32 lanes on the fast path.
+//   npyexp_expf_cr. Lanes outside [-87.33, 88.72] or NaN stay in vector form: for x in [-104, 89] y is still a
+//   normal double with the same bound, so the conversion rounds it once, also to a subnormal or to inf; subnormal
+//   results get their own midpoint test on the 2^-149 grid (f32_sub_near); NaN stays NaN, x < -104 gives +0 and
+//   x > 89 inf. Two forms, chosen per chunk of 64 pairs of blocks by how often the first 4 pairs needed the slow
+//   branch: the fast form evaluates x as it is and fixes rare lanes after a branch (one mask test per 32 lanes);
+//   the clamped form clamps x to [-104, 89] first, so only subnormal results need the branch.
 // float64: baseline and AVX2: x = (k/128) ln2 + r, |r| <= ln2/256, 2^(j/128) as nearest double s plus relative tail
 //   (gathers), degree-5 Taylor; y = s + s * (tail + p(r)): error 0.5 ulp (last addition) + ~2^-7 ulp. AVX-512
 //   (LOOKUP32): 2^(j/32) and tail from registers, r1 = x - k C1 exact, error < 0.515 ulp (see f64_core). Lanes
