@@ -211,10 +211,10 @@ AI VD f64_eval(VD x, VU *sbits) {
 #else
 /// exp in double for x in [-708, 708]; other lanes give garbage (callers route them elsewhere).
 AI VD f64_eval(VD x, VU *sbits) {
-    VD kd = x * NPYEXP_INVLN2_128 + SHIFT;
-    VU ki = (VU)kd;
-    kd = kd - SHIFT;
-    VD r = (x - kd * NPYEXP_LN2_128_HI) - kd * NPYEXP_LN2_128_LO; // product exact, difference exact (Sterbenz)
+    VU ki;
+    VD kd = nearest_k(x, NPYEXP_INVLN2_128, &ki);
+    // kd * HI exact (35-bit constant), x - kd * HI exact (Sterbenz): fused or not, one rounding, from the LO term.
+    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_128_LO, MADD(-kd, (VD){} + NPYEXP_LN2_128_HI, x));
     VU j = ki & 127;
     VD tail;
     PAIRS128(j, sbits, &tail);
