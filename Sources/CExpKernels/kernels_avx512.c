@@ -1,4 +1,5 @@
-// AVX-512 (F, DQ, VL, BW) instantiation of the vector kernels (16 lanes per block = two zmm of doubles).
+// AVX-512 (F, DQ, VL, BW) instantiation of the vector kernels (16 lanes per block = two zmm of doubles), with the
+// float32 and float64 tables held in registers (vpermt2q lookups, no gathers) and AVX-512 mask tests.
 // Compiled with a target attribute only; dispatch.c calls it only when the CPU (and OS) support AVX-512.
 
 // Floating-point mode for this translation unit, kept in the source (not in Package.swift's unsafeFlags, which
