@@ -3,14 +3,38 @@
 
 #define SHIFT 0x1.8p52 // adding it rounds to an integer kept in the low mantissa bits
 
+/// k = round(x * scale) as a double, and in *ki its bit pattern with k (mod 2^51) in the low mantissa bits.
+AI VD nearest_k(VD x, double scale, VU *ki) {
+    VD kd = MADD(x, (VD){} + scale, (VD){} + SHIFT);
+    *ki = (VU)kd;
+    return kd - SHIFT;
+}
+
+#ifdef LOOKUP16
+// float32, AVX-512 (see kernel_types.h): x = (k/16) ln2 + r, |r| <= ln2/32, 2^(j/16) looked up from two registers
+// (no gather), exp(r) by a degree-5 minimax polynomial. Fewer operations per lane than the table-free form below,
+// which the double-pumped 512-bit units of Zen 4 are bound by. Lanes outside [-104, 89] give garbage (caller).
+AI VD f32_eval(VD x) {
+    VU ki;
+    VD kd = nearest_k(x, NPYEXP_INVLN2_16, &ki);
+    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_16, x);
+    VD p = MADD(r, (VD){} + NPYEXP_EXPF16_C5, (VD){} + NPYEXP_EXPF16_C4);
+    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C3);
+    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C2);
+    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C1);
+    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C0);
+    // The table holds bits(2^(j/16)) - (j << 48) and j = k mod 16 is the permute index's low 4 bits, so adding
+    // k << 48 (mod 2^64) adds floor(k/16) to the exponent: s = 2^(j/16) 2^floor(k/16), exact (normal double).
+    VD s = (VD)(LOOKUP16(npyexp_t16_bits, ki) + (ki << 48));
+    return s * p;
+}
+#else
 // float32 (see kernel_types.h): table-free, so no gathers. x = k ln2 + r, |r| <= ln2/2, exp(r) by a degree-9
 // minimax polynomial split into even and odd parts (two independent Horner chains in r^2 halve the latency), then
-// 2^k is added to the exponent field. Returns the double results and the slow-path lanes as 32-bit masks.
-AI VD f32_core(VF xf, VI *bad) {
-    VD x = __builtin_convertvector(xf, VD);
-    VD kd = MADD(x, (VD){} + NPYEXP_INVLN2, (VD){} + SHIFT);
-    VU ki = (VU)kd;
-    kd = kd - SHIFT;
+// 2^k is added to the exponent field. Lanes outside [-104, 89] give garbage (caller).
+AI VD f32_eval(VD x) {
+    VU ki;
+    VD kd = nearest_k(x, NPYEXP_INVLN2, &ki);
     // kd * LN2_HI40 is exact (|k| < 2^8, 40-bit constant) and so is x - kd * LN2_HI40 (a multiple of 2^-40 below
     // 2^-1): r carries one rounding, from the LN2_LO40 term.
     VD r = MADD(-kd, (VD){} + NPYEXP_LN2_HI40, x);
@@ -25,38 +49,120 @@ AI VD f32_core(VF xf, VI *bad) {
     pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C0);
     po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C1);
     VD p = MADD(po, r, pe);
-    VD y = (VD)((VU)p + (ki << 52)); // p in [0.7, 1.42] and |k| <= 128 in range: a normal double, exact scaling
-    // Rounding test on the low 32 bits of each double, which hold the 29 bits below float precision.
+    return (VD)((VU)p + (ki << 52)); // p in [0.7, 1.42] and -151 <= k <= 129 here: a normal double, exact scaling
+}
+#endif
+
+/// Lanes within the error bound of a float rounding boundary (normal results): a test on the low 32 bits of each
+/// double, which hold the 29 bits below float precision.
+AI VI f32_near(VD y) {
     VUI lo = ROUNDBITS((VUI2)y);
-    VI near = (VI)((lo + (1024 - 0x10000000u)) & 0x1fffffffu) <= 2048; // masked: signed compare is exact
-    // ~(x >= -87.33) also flags NaN.
-    VI out = ~(VI)(xf >= -87.33f) | (VI)(xf > 88.72f);
-    *bad = near | out;
+    return (VI)((lo + (1024 - 0x10000000u)) & 0x1fffffffu) <= 2048; // masked: signed compare is exact
+}
+
+/// Fast form: W lanes in double from x as it is. *near: f32_near; *rare: lanes outside [-87.33, 88.72] or NaN
+/// (subnormal / zero / overflowing results, specials), for f32_slow.
+AI VD f32_core(VF xf, VI *near, VI *rare) {
+    VD y = f32_eval(__builtin_convertvector(xf, VD));
+    *near = f32_near(y);
+    *rare = ~(VI)(xf >= -87.33f) | (VI)(xf > 88.72f); // ~(x >= a) also flags NaN
     return y;
 }
 
-/// 8 or 16 lanes through the vector path; the caller fixes up the lanes flagged in *bad.
-AI void f32_fix(VF xf, VI bad, float *yp) {
-    for (int i = 0; i < W; i++)
-        if (bad[i]) yp[i] = npyexp_expf_cr(xf[i]); // xf, not the input pointer: in place, it was overwritten
+AI VF select_f(VI m, VF a, VF b) { return (VF)(((VI)a & m) | ((VI)b & ~m)); }
+
+/// Clamped form, for data where rare lanes are common: x clamped to [-104, 89] first (NaN kept: the compares are
+/// false for it, so it flows through as NaN); e^-104 < 2^-150 converts to +0 and e^89 > FLT_MAX to inf, so -inf,
+/// +inf and the underflowing and overflowing lanes need no fix-up. *sub: lanes in [-104, -87.33), whose results are
+/// subnormal or near 2^-126 (f32_slow_clamped). Two more operations per block than the fast form.
+AI VD f32_core_clamped(VF xf, VI *near, VI *sub) {
+    VF xc = select_f((VI)(xf < -104.0f), (VF){} - 104.0f, xf);
+    xc = select_f((VI)(xc > 89.0f), (VF){} + 89.0f, xc);
+    VD y = f32_eval(__builtin_convertvector(xc, VD));
+    *near = f32_near(y);
+    *sub = (VI)(xf < -87.33f) & (VI)(xf >= -104.0f);
+    return y;
 }
 
-void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
-    size_t i = 0;
-    // Two blocks per iteration: independent chains for the out-of-order core, one branch for both.
-    for (; i + 2 * W <= n; i += 2 * W) {
+/// Subnormal results: y (a normal double, same relative error bound) is rounded once to the 2^-149 grid by the
+/// conversion; that is correct unless y lies near a midpoint of that grid. u = y 2^149 (exact) is below 2^24, so its
+/// error is below 2^24 2^-45.8 < 2^-21.8; u - round(u) is exact, and lanes with ||u - round(u)| - 1/2| <= 2^-21 are
+/// flagged for the scalar path. The same grid holds for [2^-126, 2^-125), so lanes in [-87.34, -87.33] pass too.
+AI VI f32_sub_near(VD y) {
+    VD u = y * 0x1p149;
+    VD d = u - ((u + SHIFT) - SHIFT);
+    VD a = (VD)((VU)d & 0x7fffffffffffffffULL) - 0.5;
+    return __builtin_convertvector((VL)(a <= 0x1p-21) & (VL)(a >= -0x1p-21), VI);
+}
+
+/// The lanes near a rounding boundary, one by one.
+AI void f32_scalar_fix(VF xf, VI near, float *yp) {
+    if (ANY32(near)) {
+        for (int i = 0; i < W; i++)
+            if (near[i]) yp[i] = npyexp_expf_cr(xf[i]); // xf, not the input pointer: in place, it was overwritten
+    }
+}
+
+/// The lanes f32_core flagged: the rare ones in vector form (NaN -> x + x, x < -104 -> +0, x > 89 -> inf, the rest
+/// rounded once by the conversion, subnormal results tested by f32_sub_near), then the near ones.
+AI void f32_slow(VF xf, VD y, VI near, VI rare, float *yp) {
+    if (ANY32(rare)) {
+        VI sub = (VI)(xf >= -104.0f) & (VI)(xf < -87.33f);
+        VI over = (VI)(xf > 88.72f) & (VI)(xf <= 89.0f); // y is valid: the conversion overflows correctly
+        near = (near & (~rare | over)) | (f32_sub_near(y) & sub);
+        VF f = __builtin_convertvector(y, VF);
+        f = select_f((VI)(xf > 89.0f), (VF){} + __builtin_inff(), f);
+        f = select_f((VI)(xf < -104.0f), (VF){}, f); // exp(x) < 2^-150: +0
+        f = select_f((VI)(xf != xf), xf + xf, f);
+        memcpy(yp, &f, sizeof f);
+    }
+    f32_scalar_fix(xf, near, yp);
+}
+
+/// The lanes f32_core_clamped flagged.
+AI void f32_slow_clamped(VF xf, VD y, VI near, VI sub, float *yp) {
+    if (ANY32(sub)) near = (near & ~sub) | (f32_sub_near(y) & sub);
+    f32_scalar_fix(xf, near, yp);
+}
+
+/// Pairs of blocks from x + i to x + end (a multiple of 2W lanes) in one form; returns how many pairs took the slow
+/// branch. Two blocks per iteration: independent chains for the out-of-order core, one branch for both.
+AI size_t f32_pairs(const float *x, float *y, size_t i, size_t end, int clamped) {
+    size_t taken = 0;
+    for (; i < end; i += 2 * W) {
         VF xa, xb;
         memcpy(&xa, x + i, sizeof xa);
         memcpy(&xb, x + i + W, sizeof xb);
-        VI ba, bb;
-        VF ya = __builtin_convertvector(f32_core(xa, &ba), VF);
-        VF yb = __builtin_convertvector(f32_core(xb, &bb), VF);
+        VI na, nb, fa, fb;
+        VD da = clamped ? f32_core_clamped(xa, &na, &fa) : f32_core(xa, &na, &fa);
+        VD db = clamped ? f32_core_clamped(xb, &nb, &fb) : f32_core(xb, &nb, &fb);
+        VF ya = __builtin_convertvector(da, VF), yb = __builtin_convertvector(db, VF);
         memcpy(y + i, &ya, sizeof ya);
         memcpy(y + i + W, &yb, sizeof yb);
-        if (__builtin_expect(ANY32(ba | bb), 0)) {
-            f32_fix(xa, ba, y + i);
-            f32_fix(xb, bb, y + i + W);
+        if (__builtin_expect(ANY32(na | nb | fa | fb), 0)) {
+            taken++;
+            if (clamped) {
+                f32_slow_clamped(xa, da, na, fa, y + i);
+                f32_slow_clamped(xb, db, nb, fb, y + i + W);
+            } else {
+                f32_slow(xa, da, na, fa, y + i);
+                f32_slow(xb, db, nb, fb, y + i + W);
+            }
         }
+    }
+    return taken;
+}
+
+/// Chunks of 64 pairs: the first 4 in the fast form; when 2 or more of them took the slow branch (rare lanes are
+/// common: with 8% of them, as in exp-bench's default mix, 9 pairs in 10 do), the other 60 in the clamped form,
+/// whose only branch is for subnormal results; otherwise in the fast form (clean data: 2 fewer operations a block).
+void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
+    size_t i = 0, pairs = n / (2 * W) * (2 * W);
+    while (i < pairs) {
+        size_t probe = i + 8 * W < pairs ? i + 8 * W : pairs, end = i + 128 * W < pairs ? i + 128 * W : pairs;
+        if (f32_pairs(x, y, i, probe, 0) >= 2) f32_pairs(x, y, probe, end, 1);
+        else f32_pairs(x, y, probe, end, 0);
+        i = end;
     }
     for (; i < n; i += W) {
         float bx[W] = { 0 }, by[W];
@@ -64,10 +170,11 @@ void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
         memcpy(bx, x + i, m * sizeof(float));
         VF xa;
         memcpy(&xa, bx, sizeof xa);
-        VI ba;
-        VF ya = __builtin_convertvector(f32_core(xa, &ba), VF);
+        VI na, ra;
+        VD da = f32_core(xa, &na, &ra);
+        VF ya = __builtin_convertvector(da, VF);
         memcpy(by, &ya, sizeof ya);
-        f32_fix(xa, ba, by);
+        f32_slow(xa, da, na, ra, by);
         memcpy(y + i, by, m * sizeof(float));
     }
 }
@@ -79,34 +186,87 @@ AI int any_lane(VU m) {
     return r != 0;
 }
 
+#ifdef LOOKUP32
+/// exp in double for x in [-708, 708]; other lanes give garbage (callers route them elsewhere). AVX-512: 2^(j/32)
+/// and its tail from registers (two permutes and a blend each; gathers cost more than the whole evaluation on Zen 4),
+/// x = (k/32) ln2 + r. r1 = x - k C1 is exact (k C1 and x are multiples of 2^-58 or coarser wherever k != 0, and
+/// |r1| < 2^-6); r = r1 - k C2 rounded once feeds only the r^2 term, while the linear term keeps r1 exact and moves
+/// -k C2 into the small sum: y = s + s (r1 + (tail - k C2 + r^2 P(r))). Error: 0.5 ulp (last fma) + 0.011 ulp (the
+/// one rounding of r1 + small, |tmp| < 0.0109) + 2^-62 relative (P) + smaller terms: < 0.515 ulp.
+AI VD f64_eval(VD x, VU *sbits) {
+    VU ki;
+    VD kd = nearest_k(x, NPYEXP_INVLN2_32, &ki);
+    VD r1 = MADD(-kd, (VD){} + NPYEXP_LN2_32_C1, x);
+    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_32_C2, r1);
+    VD tail = (VD)LOOKUP32((const uint64_t *)npyexp_t32_tail, ki);
+    *sbits = LOOKUP32(npyexp_t32_bits, ki) + (ki << 47);
+    VD r2 = r * r;
+    VD p = MADD(r, (VD){} + NPYEXP_EXP32_P4, (VD){} + NPYEXP_EXP32_P3);
+    p = MADD(p, r, (VD){} + NPYEXP_EXP32_P2);
+    p = MADD(p, r, (VD){} + NPYEXP_EXP32_P1);
+    p = MADD(p, r, (VD){} + NPYEXP_EXP32_P0);
+    VD small = MADD(r2, p, MADD(-kd, (VD){} + NPYEXP_LN2_32_C2, tail));
+    return r1 + small;
+}
+#else
 /// exp in double for x in [-708, 708]; other lanes give garbage (callers route them elsewhere).
-AI VD f64_core(VD x) {
-    VD kd = x * NPYEXP_INVLN2_128 + SHIFT;
-    VU ki = (VU)kd;
-    kd = kd - SHIFT;
-    VD r = (x - kd * NPYEXP_LN2_128_HI) - kd * NPYEXP_LN2_128_LO; // product exact, difference exact (Sterbenz)
+AI VD f64_eval(VD x, VU *sbits) {
+    VU ki;
+    VD kd = nearest_k(x, NPYEXP_INVLN2_128, &ki);
+    // kd * HI exact (35-bit constant), x - kd * HI exact (Sterbenz): fused or not, one rounding, from the LO term.
+    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_128_LO, MADD(-kd, (VD){} + NPYEXP_LN2_128_HI, x));
     VU j = ki & 127;
-    VD tail = (VD)GATHER_U((const uint64_t *)npyexp_t128_tail, j);
-    VU sbits = GATHER_U(npyexp_t128_bits, j) + (ki << 45);
+    VD tail;
+    PAIRS128(j, sbits, &tail);
+    *sbits += ki << 45;
     VD r2 = r * r;
     VD pa = MADD(r, (VD){} + 1.0 / 6, (VD){} + 0.5);
     VD pb = MADD(r, (VD){} + 1.0 / 120, (VD){} + 1.0 / 24);
-    VD tmp = MADD(r2 * r2, pb, MADD(r2, pa, tail + r));
-    VD s = (VD)sbits;
-    return MADD(s, tmp, s);
+    return MADD(r2 * r2, pb, MADD(r2, pa, tail + r));
+}
+#endif
+
+/// exp in double for x in [-708, 708]: y = s + s tmp, rounded once.
+AI VD f64_core(VD x) {
+    VU sbits;
+    VD tmp = f64_eval(x, &sbits);
+    return MADD((VD)sbits, tmp, (VD)sbits);
+}
+
+AI VD select_d(VL m, VD a, VD b) { return (VD)(((VL)a & m) | ((VL)b & ~m)); }
+
+/// Lanes outside [-700, 708] or NaN, in vector form. s (its bit pattern wrapped mod 2^64 where 2^k leaves the
+/// exponent range) is rescaled by an integer add, exact once back in range. (708, 709.79]: y/2 = s/2 + (s/2) tmp, one
+/// rounding, times 2 (exact, or the correct overflow). [-745.14, -700): Y = s 2^1022 + s 2^1022 tmp rounded, its
+/// rounding error L recovered (s 2^1022 - Y is exact, Sterbenz), then Y + L rounded once on the grid of 1 + Y, whose
+/// quantum 2^-52 is the subnormal quantum 2^-1074 once scaled back by 2^-1022 (exact): a single rounding to the
+/// subnormal result, error 0.5 ulp + the f64_eval error (< 0.02 ulp). Y >= 1 is a normal result: Y 2^-1022, exact.
+/// Beyond: +inf above 709.79 (ln DBL_MAX = 709.7827), +0 below -745.14 (ln 2^-1075 = -745.1332), NaN -> x + x.
+AI VD f64_slow(VD x, VU sbits, VD tmp, VD y) {
+    VD sh = (VD)(sbits - (1ULL << 52)); // s / 2
+    VD yo = MADD(sh, tmp, sh) * 2.0;
+    VD sl = (VD)(sbits + (1022ULL << 52)); // s 2^1022
+    VD big = MADD(sl, tmp, sl);
+    VD lo = MADD(sl, tmp, sl - big);
+    VD h = 1.0 + big;
+    VD l = ((1.0 - h) + big) + lo;
+    VD ys = select_d((VL)(big < 1.0), (h + l) - 1.0, big) * 0x1p-1022;
+    y = select_d((VL)(x > 708.0), yo, y);
+    y = select_d((VL)(x < -700.0), ys, y);
+    y = select_d((VL)(x > 709.79), (VD){} + __builtin_inf(), y);
+    y = select_d((VL)(x < -745.14), (VD){}, y);
+    return select_d((VL)(x != x), x + x, y);
 }
 
 AI void f64_block(const double *xp, double *yp) {
     VD x;
     memcpy(&x, xp, sizeof x);
-    VD y = f64_core(x);
-    // Below -700 s * tmp would be subnormal and lose bits (up to 0.25 ulp): those lanes take the scalar path.
-    VL bad = (VL)(x < -700.0) | (VL)(x > 708.0) | (VL)(x != x);
+    VU sbits;
+    VD tmp = f64_eval(x, &sbits);
+    VD y = MADD((VD)sbits, tmp, (VD)sbits);
+    VL rare = ~(VL)(x >= -700.0) | (VL)(x > 708.0); // ~(x >= a) also flags NaN
+    if (__builtin_expect(any_lane((VU)rare), 0)) y = f64_slow(x, sbits, tmp, y);
     memcpy(yp, &y, sizeof y);
-    if (__builtin_expect(any_lane((VU)bad), 0)) {
-        for (int i = 0; i < W; i++)
-            if (bad[i]) yp[i] = npyexp_exp_cr(x[i]);
-    }
 }
 
 void FN(npyexp_exp_f64)(const double *x, double *y, size_t n) {
@@ -120,23 +280,42 @@ void FN(npyexp_exp_f64)(const double *x, double *y, size_t n) {
     }
 }
 
+/// Lanes outside [-9.70, 11.09] or NaN, in vector form: subnormal half results are y rounded once to the 2^-24 grid
+/// (u = y 2^24 exact, u < 2^10.1, so y's error, < 2^-52 relative, is below 2^-41.9 in u; lanes with
+/// ||u - round(u)| - 1/2| <= 2^-30 are flagged for the scalar path); round(u) = 1024 encodes 2^-14. +inf above 11.09
+/// (exp(11.09375) > 65520), +0 below -17.33 (ln 2^-25 = -17.3287), NaN quietened as npyexp_exph_cr does.
+AI VU f16_slow(VD x, VH h, VD y, VU hb, VL *near) {
+    VD u = y * 0x1p24;
+    VD t = (u + SHIFT) - SHIFT;
+    VD a = (VD)((VU)(u - t) & 0x7fffffffffffffffULL) - 0.5;
+    VL sub = (VL)(x < -9.70) & (VL)(x >= -17.33);
+    *near = (*near & ~sub & (VL)(x >= -9.70) & (VL)(x <= 11.09)) | (sub & (VL)(a <= 0x1p-30) & (VL)(a >= -0x1p-30));
+    hb = ((VU)sub & (VU)__builtin_convertvector(t, VL)) | (~(VU)sub & hb);
+    hb = ((VU)(VL)(x > 11.09) & 0x7c00) | (~(VU)(VL)(x > 11.09) & hb);
+    hb &= ~(VU)(VL)(x < -17.33);
+    VL nan = (VL)(x != x);
+    return ((VU)nan & __builtin_convertvector(h | 0x0200, VU)) | (~(VU)nan & hb);
+}
+
 AI void f16_block(const uint16_t *xp, uint16_t *yp) {
     VH h;
     memcpy(&h, xp, sizeof h);
     VD x = __builtin_convertvector(H2F(h), VD);
     VD y = f64_core(x);
     VU b = (VU)y;
-    // Normal half results only (x >= -9.70 gives y >= 2^-14; x <= 11.08 gives y < 65504).
-    VL bad = (VL)(x < -9.70) | (VL)(x > 11.08) | (VL)(x != x);
+    // Normal half results (x >= -9.70 gives y >= 2^-14; x <= 11.09 gives y < 65520 or the correct carry to inf):
+    // one rounding of y in integer arithmetic, unless y lies within 16 double ulps of a half midpoint.
+    VL rare = ~(VL)(x >= -9.70) | (VL)(x > 11.09); // ~(x >= a) also flags NaN
     VU low = (b & 0x3ffffffffffULL) - (0x20000000000ULL - 16);
-    bad |= (VL)(low <= 32);
+    VL near = (VL)(low <= 32);
     VU rb = b + 0x1ffffffffffULL + ((b >> 42) & 1);
     VU hb = (rb >> 42) - ((uint64_t)(1023 - 15) << 10);
+    if (__builtin_expect(any_lane((VU)rare), 0)) hb = f16_slow(x, h, y, hb, &near);
     VH out = __builtin_convertvector(hb, VH);
     memcpy(yp, &out, sizeof out);
-    if (__builtin_expect(any_lane((VU)bad), 0)) {
+    if (__builtin_expect(any_lane((VU)near), 0)) {
         for (int i = 0; i < W; i++)
-            if (bad[i]) yp[i] = npyexp_exph_cr(h[i]);
+            if (near[i]) yp[i] = npyexp_exph_cr(h[i]);
     }
 }
 

@@ -3,22 +3,36 @@
 //   SUF            name suffix (baseline / avx2 / avx512)
 //   W              lanes per block (8 or 16)
 //   MADD(a, b, c)  a * b + c (fused in the FMA paths; the error bounds below hold either way)
-//   GATHER_U(t, i) uint64 table lookup of W lanes
+//   PAIRS128(j, &bits, &tail) both words of entry j (< 128) of npyexp_t128_pairs for W lanes (baseline, AVX2)
+//   ANY32(m)       whether any lane of a 32-bit lane mask is set
+//   LOOKUP16, LOOKUP32 (optional) uint64 lookup in a 16- / 32-entry table held in registers, index = low bits of i;
+//                  when defined, the float32 / float64 kernels use the table forms written for them (AVX-512)
 //   H2F(h), F2H(f) exact half -> float, float -> half round-to-nearest-even
 // Everything here is static inline so each TU compiles it under its own target attribute.
 //
-// float32: evaluated in double, table-free (AVX2 gathers are slow on Zen 3; measured 1.8 ns/elem with a 2^(j/32)
-//   table and gathers, 1.05 ns without). x = k ln2 + r with k = round(x / ln2), r = (x - k LN2_HI40) - k LN2_LO40
-//   (first difference exact, one rounding: |error of r| < 2^-54), |r| <= 0.34658; exp(r) by a degree-9 minimax
-//   polynomial (relative error 2^-46.06, see tables.h), evaluated as even + r * odd parts in r^2 (~2^-52 of rounding);
-//   2^k added to the exponent field (exact for the lanes kept). Total relative error of y < 2^-45.8, i.e. < 2^7.2
-//   double ulps. A lane is correctly rounded by the single double -> float conversion unless y lies within 1024
-//   double ulps of a float midpoint (test on the low 32 bits of y, which hold the 29 bits below float precision) or
-//   x is outside [-87.33, 88.72] or NaN (subnormal / overflow / special): those lanes take npyexp_expf_cr
-//   (probability about 2^-18 per lane for the first kind). One movemask + branch per 16 lanes.
-// float64: x = (k/128) ln2 + r, |r| <= ln2/256, 2^(j/128) as nearest double s plus relative tail, degree-5 Taylor;
-//   y = s + s * (tail + p(r)): error 0.5 ulp (last addition) + ~2^-7 ulp. Outside [-700, 708] (subnormal, overflow,
-//   specials) lanes take npyexp_exp_cr.
+// float32: evaluated in double. Baseline and AVX2: table-free (AVX2 gathers are slow on Zen 3; measured 1.8 ns/elem
+//   with a 2^(j/32) table and gathers, 1.05 ns without). x = k ln2 + r with k = round(x / ln2), r = (x - k LN2_HI40)
+//   - k LN2_LO40 (first difference exact, one rounding: |error of r| < 2^-54), |r| <= 0.34658; exp(r) by a degree-9
+//   minimax polynomial (relative error 2^-46.06, see tables.h), evaluated as even + r * odd parts in r^2 (~2^-52 of
+//   rounding); 2^k added to the exponent field (exact for the lanes kept). Total relative error of y < 2^-45.8.
+//   AVX-512 (LOOKUP16): x = (k/16) ln2 + r, r = x - k LN2_16 in one fma (LN2_16 the nearest double to ln2/16: the
+//   product's error |k| |LN2_16 - ln2/16| < 2401 * 2^-59.26 = 2^-48.03 for |x| <= 104, plus one rounding of r,
+//   |r| <= 0.021661), 2^(j/16) as a double from two registers (vpermt2q, no gather) scaled by adding k << 48, exp(r)
+//   by a degree-5 minimax polynomial (2^-47.65), Horner (~2^-52), one product s * p: total < 2^-46.6, inside the same
+//   2^-45.8 bound. Either way y is within 2^7.2 double ulps of exp(x). A lane is correctly rounded by the single
+//   double -> float conversion unless y lies within 1024 double ulps of a float midpoint (test on the low 32 bits of
+//   y, which hold the 29 bits below float precision): probability about 2^-18 per lane, those lanes take
+//   npyexp_expf_cr. Lanes outside [-87.33, 88.72] or NaN stay in vector form: for x in [-104, 89] y is still a
+//   normal double with the same bound, so the conversion rounds it once, also to a subnormal or to inf; subnormal
+//   results get their own midpoint test on the 2^-149 grid (f32_sub_near); NaN stays NaN, x < -104 gives +0 and
+//   x > 89 inf. Two forms, chosen per chunk of 64 pairs of blocks by how often the first 4 pairs needed the slow
+//   branch: the fast form evaluates x as it is and fixes rare lanes after a branch (one mask test per 32 lanes);
+//   the clamped form clamps x to [-104, 89] first, so only subnormal results need the branch.
+// float64: baseline and AVX2: x = (k/128) ln2 + r, |r| <= ln2/256, 2^(j/128) as nearest double s plus relative tail
+//   (gathers), degree-5 Taylor; y = s + s * (tail + p(r)): error 0.5 ulp (last addition) + ~2^-7 ulp. AVX-512
+//   (LOOKUP32): 2^(j/32) and tail from registers, r1 = x - k C1 exact, error < 0.515 ulp (see f64_core). Lanes
+//   outside [-700, 708] or NaN are fixed in vector form (f64_slow): s rescaled by an integer add, one rounding of
+//   the scaled result, for subnormal results on the grid of 1 + Y (error < 0.52 ulp); inf, +0, NaN by selects.
 // complex64: e^a by the float32 evaluation above (no rounding test), cos b and sin b in double after k = round(b 2/pi),
 //   r = b - k pi/2 with a 3-part pi/2 (P1, P2 of 36 bits: b - k P1 exact, so r keeps ~2^-52 relative accuracy even
 //   next to a multiple of pi/2), Taylor to r^11 / r^12 on |r| <= pi/4; each product e^a cos b, e^a sin b rounded once
@@ -29,7 +43,8 @@
 //   rounded once: < 2.1 ulp per component measured vs cexpl on 2e6 inputs. Lanes with |a| > 700, |b| > 1e5,
 //   non-finite parts, or b within 2^-40 of a nonzero multiple of pi/2 take the scalar Annex G path.
 // float16: half -> double exactly, the float64 evaluation, then one rounding to half in integer arithmetic, with a
-//   rounding test on the 42 low bits (margin 16 double ulps) and the scalar path for subnormal/overflow/special.
+//   rounding test on the 42 low bits (margin 16 double ulps); subnormal results rounded once on the 2^-24 grid with
+//   their own midpoint test, overflow / zero / NaN by selects (f16_slow); lanes near a midpoint take npyexp_exph_cr.
 #ifndef NPYEXP_KERNEL_TYPES_H
 #define NPYEXP_KERNEL_TYPES_H
 // Every helper taking vectors is always_inline, so no vector ever crosses a call boundary: the ABI note is moot.
@@ -68,10 +83,12 @@ AI int any32_generic(VI m) {
 
 
 /// Portable helpers, used by the baseline TU (and any ISA lacking a faster instruction).
-AI VU gather_u_generic(const uint64_t *t, VU idx) {
-    VU r;
-    for (int i = 0; i < W; i++) r[i] = t[idx[i]];
-    return r;
+AI void pairs_generic(VU j, VU *bits, VD *tail) {
+    for (int i = 0; i < W; i++) {
+        (*bits)[i] = npyexp_t128_pairs[2 * j[i]];
+        uint64_t t = npyexp_t128_pairs[2 * j[i] + 1];
+        memcpy((char *)tail + 8 * i, &t, 8);
+    }
 }
 
 /// Exact half -> float with integer ops (normal, subnormal via one exact float subtraction, inf/nan).

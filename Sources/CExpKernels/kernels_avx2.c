@@ -1,5 +1,5 @@
-// AVX2 + FMA + F16C instantiation of the vector kernels (8 lanes per block = two ymm of doubles), hardware gathers
-// and F16C half conversion. Compiled with a target attribute only, so the binary still runs on any x86-64 CPU;
+// AVX2 + FMA + F16C instantiation of the vector kernels (8 lanes per block = two ymm of doubles), table lookups by
+// 16-byte loads (no gathers: slow on AMD) and F16C half conversion. Compiled with a target attribute only, so the binary still runs on any x86-64 CPU;
 // dispatch.c calls it only when __builtin_cpu_supports says so.
 
 // Floating-point mode for this translation unit, kept in the source (not in Package.swift's unsafeFlags, which
@@ -15,13 +15,22 @@
 #define W 8
 #include "kernel_types.h"
 
-AI VU gather_u_avx2(const uint64_t *t, VU i) {
-    __m256i lo = (__m256i)__builtin_shufflevector(i, i, 0, 1, 2, 3);
-    __m256i hi = (__m256i)__builtin_shufflevector(i, i, 4, 5, 6, 7);
+/// Entry j of npyexp_t128_pairs (bits, tail) for 8 lanes: one 16-byte load per lane and two unpacks per 4 lanes;
+/// measured 1.15 Gelem/s float64 on Zen 4 against 0.75 with two vpgatherqq per 4 lanes.
+AI void pairs_avx2(VU j, VU *bits, VD *tail) {
+    const __m128i *t = (const __m128i *)npyexp_t128_pairs;
     typedef uint64_t V4 __attribute__((vector_size(32)));
-    V4 a = (V4)_mm256_i64gather_epi64((const long long *)t, lo, 8);
-    V4 b = (V4)_mm256_i64gather_epi64((const long long *)t, hi, 8);
-    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7);
+    V4 b[2], tl[2];
+    for (int h = 0; h < 2; h++) {
+        __m256i a = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(t + j[4 * h])),
+                                            _mm_loadu_si128(t + j[4 * h + 2]), 1);
+        __m256i c = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(t + j[4 * h + 1])),
+                                            _mm_loadu_si128(t + j[4 * h + 3]), 1);
+        b[h] = (V4)_mm256_unpacklo_epi64(a, c); // bits of lanes 4h .. 4h+3
+        tl[h] = (V4)_mm256_unpackhi_epi64(a, c);
+    }
+    *bits = __builtin_shufflevector(b[0], b[1], 0, 1, 2, 3, 4, 5, 6, 7);
+    *tail = (VD)__builtin_shufflevector(tl[0], tl[1], 0, 1, 2, 3, 4, 5, 6, 7);
 }
 AI VF h2f_avx2(VH h) {
     __m128i v;
@@ -35,7 +44,7 @@ AI VH f2h_avx2(VF f) {
     return h;
 }
 #define MADD(a, b, c) __builtin_elementwise_fma((a), (b), (c))
-#define GATHER_U gather_u_avx2
+#define PAIRS128 pairs_avx2
 #define H2F h2f_avx2
 #define F2H f2h_avx2
 #define ROUNDBITS roundbits_generic

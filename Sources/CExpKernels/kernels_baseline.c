@@ -10,7 +10,7 @@
 #define W 8
 #include "kernel_types.h"
 #define MADD(a, b, c) ((a) * (b) + (c))
-#define GATHER_U gather_u_generic
+#define PAIRS128 pairs_generic
 #define H2F h2f_generic
 #define F2H f2h_generic
 #define ROUNDBITS roundbits_generic

@@ -5,265 +5,135 @@
 #ifndef NPYEXP_TABLES_H
 #define NPYEXP_TABLES_H
 #include <stdint.h>
-static const double npyexp_t128_tail[128] = {
-  0x0.0p+0,
-  0x1.b3b4f1a88bf6ep-54,
-  -0x1.160139cd8dc5dp-56,
-  -0x1.05e7a108766d1p-54,
-  0x1.cd2523567f613p-55,
-  -0x1.bce8023f98efap-55,
-  0x1.0f74e61e6c861p-57,
-  0x1.0a3e45b33d399p-54,
-  0x1.79aa65d837b6dp-54,
-  0x1.eb51a92fdeffcp-55,
-  0x1.ebe3d702f9cd1p-60,
-  -0x1.a033489906e0bp-57,
-  -0x1.556522a2fbd0ep-54,
-  -0x1.080ef8c4eea55p-58,
-  -0x1.1c923b9d5f416p-54,
-  0x1.0d3e3e95c55afp-55,
-  -0x1.01b15eaa59348p-55,
-  -0x1.f1ff055de323dp-55,
-  0x1.b898c3f1353bfp-55,
-  -0x1.6d99c7611eb26p-54,
-  0x1.aecf73e3a2f60p-54,
-  -0x1.fe782cb86389dp-55,
-  0x1.a6f4144a6c38dp-55,
-  0x1.07a05b0e4047dp-55,
-  0x1.68efde3a8a894p-54,
-  0x1.75e18f274487dp-55,
-  0x1.0472b981fe7f2p-55,
-  -0x1.6b87b3f71085ep-54,
-  0x1.2f7e16d09ab31p-55,
-  -0x1.d219b1a6fbffap-60,
-  0x1.b3782720c0ab4p-55,
-  0x1.e149289cecb8fp-57,
-  0x1.34d754db0abb6p-55,
-  0x1.64201e2ac744cp-55,
-  0x1.fdd395dd3f84ap-55,
-  -0x1.6a3803b8e5b04p-55,
-  -0x1.24aedcc4b5068p-54,
-  -0x1.907f81b512d8ep-54,
-  -0x1.1d1e83e9436d2p-56,
-  -0x1.91919b3ce1b15p-54,
-  0x1.59f48a72a4c6dp-55,
-  -0x1.312607a28698ap-54,
-  -0x1.8a78f4817895bp-58,
-  -0x1.c2c9b67499a1bp-56,
-  0x1.363ed60c2ac11p-59,
-  0x1.666093b0664efp-54,
-  0x1.ecce1daa10379p-57,
-  0x1.3ff8e3f0f1230p-54,
-  0x1.690cebb7aafb0p-56,
-  0x1.31dbdeb54e077p-54,
-  -0x1.f94340071a38ep-55,
-  -0x1.7deccdc93a349p-55,
-  -0x1.8dec6bd0f385fp-56,
-  -0x1.61246ec7b5cf6p-55,
-  0x1.3350518fdd78ep-54,
-  0x1.b98b72f8a9b05p-56,
-  0x1.063e1e21c5409p-54,
-  0x1.4c7855019c6eap-60,
-  0x1.432e62b64c035p-54,
-  -0x1.ce44a6199769fp-55,
-  -0x1.c33c53bef4da8p-55,
-  -0x1.45378892be9aep-55,
-  -0x1.3cedd78565858p-54,
-  0x1.710aa807e1964p-58,
-  -0x1.3b3efbf5e2228p-54,
-  -0x1.a12ad8734b982p-57,
-  -0x1.367efb86da9eep-57,
-  -0x1.0dc3d54e08851p-55,
-  -0x1.81f647e5a3ecfp-56,
-  -0x1.6ee4ac08b7db0p-55,
-  -0x1.619321e55e68ap-55,
-  0x1.09ccb5e09d4d3p-54,
-  -0x1.b32dcb94da51dp-56,
-  0x1.4ecfd5467c06bp-54,
-  0x1.5ebe1abd66c55p-57,
-  -0x1.8a1c52fb3cf42p-55,
-  -0x1.369b6f13b3734p-54,
-  -0x1.05e843a19ff1ep-55,
-  -0x1.4d450d872576ep-54,
-  0x1.0ad675b0e8a00p-54,
-  0x1.db72fc1f0eab4p-55,
-  -0x1.5b6609cc5e7ffp-57,
-  0x1.bf68359f35f44p-56,
-  -0x1.3091fa71e3d83p-54,
-  -0x1.da9b88b6c1e29p-58,
-  -0x1.c23f97c90b959p-57,
-  -0x1.2434322f4f9aap-54,
-  -0x1.5ca6cd7668e4bp-55,
-  0x1.1affc2b91ce27p-56,
-  0x1.dd235e10a73bbp-57,
-  -0x1.7c50422622263p-55,
-  0x1.b1c86e3e231d5p-55,
-  -0x1.1bbd1d3bcbb15p-54,
-  0x1.0cc319cee31d2p-54,
-  0x1.469846e735ab3p-55,
-  -0x1.2dfcd978e9db4p-55,
-  0x1.c1a7792cb3387p-55,
-  -0x1.07b8f4ad1d9fap-54,
-  -0x1.5c3d956dcaebap-58,
-  -0x1.0a40e3da6f640p-54,
-  -0x1.8d6f438ad9334p-57,
-  -0x1.1eee26b588a35p-54,
-  0x1.4ffd70a5fddcdp-56,
-  -0x1.1bdfbfa9298acp-54,
-  0x1.36eae30af0cb3p-56,
-  0x1.ee3325c9ffd94p-55,
-  0x1.4e08fd10959acp-55,
-  0x1.3cdaf384e1a67p-57,
-  0x1.76b2c6c921968p-57,
-  -0x1.08a1883ccb5d2p-55,
-  -0x1.fad5d3ffffa6fp-55,
-  -0x1.00dae3875a949p-54,
-  0x1.4a385a63d07a7p-56,
-  -0x1.2919e2040220fp-55,
-  0x1.e5a50d5c192acp-55,
-  0x1.43a59ac016b4bp-55,
-  -0x1.2d52107b43e1fp-55,
-  -0x1.92ab93b470dc9p-55,
-  0x1.4b604603a88d3p-56,
-  0x1.3c5ec519d7271p-55,
-  -0x1.ff7128fd391f0p-55,
-  -0x1.dae98e223747dp-55,
-  0x1.ec3bc41aa2008p-55,
-  0x1.42b94c3a9eb32p-55,
-  0x1.a64a931d185eep-55,
-  -0x1.e37bae43be3edp-55,
-  0x1.7893b4d91cd9dp-56,
-  0x1.305c14160cc89p-58,
-};
-static const uint64_t npyexp_t128_bits[128] = {
-  0x3ff0000000000000ULL,
-  0x3feff63da9fb3335ULL,
-  0x3fefec9a3e778061ULL,
-  0x3fefe315e86e7f85ULL,
-  0x3fefd9b0d3158574ULL,
-  0x3fefd06b29ddf6deULL,
-  0x3fefc74518759bc8ULL,
-  0x3fefbe3ecac6f383ULL,
-  0x3fefb5586cf9890fULL,
-  0x3fefac922b7247f7ULL,
-  0x3fefa3ec32d3d1a2ULL,
-  0x3fef9b66affed31bULL,
-  0x3fef9301d0125b51ULL,
-  0x3fef8abdc06c31ccULL,
-  0x3fef829aaea92de0ULL,
-  0x3fef7a98c8a58e51ULL,
-  0x3fef72b83c7d517bULL,
-  0x3fef6af9388c8deaULL,
-  0x3fef635beb6fcb75ULL,
-  0x3fef5be084045cd4ULL,
-  0x3fef54873168b9aaULL,
-  0x3fef4d5022fcd91dULL,
-  0x3fef463b88628cd6ULL,
-  0x3fef3f49917ddc96ULL,
-  0x3fef387a6e756238ULL,
-  0x3fef31ce4fb2a63fULL,
-  0x3fef2b4565e27cddULL,
-  0x3fef24dfe1f56381ULL,
-  0x3fef1e9df51fdee1ULL,
-  0x3fef187fd0dad990ULL,
-  0x3fef1285a6e4030bULL,
-  0x3fef0cafa93e2f56ULL,
-  0x3fef06fe0a31b715ULL,
-  0x3fef0170fc4cd831ULL,
-  0x3feefc08b26416ffULL,
-  0x3feef6c55f929ff1ULL,
-  0x3feef1a7373aa9cbULL,
-  0x3feeecae6d05d866ULL,
-  0x3feee7db34e59ff7ULL,
-  0x3feee32dc313a8e5ULL,
-  0x3feedea64c123422ULL,
-  0x3feeda4504ac801cULL,
-  0x3feed60a21f72e2aULL,
-  0x3feed1f5d950a897ULL,
-  0x3feece086061892dULL,
-  0x3feeca41ed1d0057ULL,
-  0x3feec6a2b5c13cd0ULL,
-  0x3feec32af0d7d3deULL,
-  0x3feebfdad5362a27ULL,
-  0x3feebcb299fddd0dULL,
-  0x3feeb9b2769d2ca7ULL,
-  0x3feeb6daa2cf6642ULL,
-  0x3feeb42b569d4f82ULL,
-  0x3feeb1a4ca5d920fULL,
-  0x3feeaf4736b527daULL,
-  0x3feead12d497c7fdULL,
-  0x3feeab07dd485429ULL,
-  0x3feea9268a5946b7ULL,
-  0x3feea76f15ad2148ULL,
-  0x3feea5e1b976dc09ULL,
-  0x3feea47eb03a5585ULL,
-  0x3feea34634ccc320ULL,
-  0x3feea23882552225ULL,
-  0x3feea155d44ca973ULL,
-  0x3feea09e667f3bcdULL,
-  0x3feea012750bdabfULL,
-  0x3fee9fb23c651a2fULL,
-  0x3fee9f7df9519484ULL,
-  0x3fee9f75e8ec5f74ULL,
-  0x3fee9f9a48a58174ULL,
-  0x3fee9feb564267c9ULL,
-  0x3feea0694fde5d3fULL,
-  0x3feea11473eb0187ULL,
-  0x3feea1ed0130c132ULL,
-  0x3feea2f336cf4e62ULL,
-  0x3feea427543e1a12ULL,
-  0x3feea589994cce13ULL,
-  0x3feea71a4623c7adULL,
-  0x3feea8d99b4492edULL,
-  0x3feeaac7d98a6699ULL,
-  0x3feeace5422aa0dbULL,
-  0x3feeaf3216b5448cULL,
-  0x3feeb1ae99157736ULL,
-  0x3feeb45b0b91ffc6ULL,
-  0x3feeb737b0cdc5e5ULL,
-  0x3feeba44cbc8520fULL,
-  0x3feebd829fde4e50ULL,
-  0x3feec0f170ca07baULL,
-  0x3feec49182a3f090ULL,
-  0x3feec86319e32323ULL,
-  0x3feecc667b5de565ULL,
-  0x3feed09bec4a2d33ULL,
-  0x3feed503b23e255dULL,
-  0x3feed99e1330b358ULL,
-  0x3feede6b5579fdbfULL,
-  0x3feee36bbfd3f37aULL,
-  0x3feee89f995ad3adULL,
-  0x3feeee07298db666ULL,
-  0x3feef3a2b84f15fbULL,
-  0x3feef9728de5593aULL,
-  0x3feeff76f2fb5e47ULL,
-  0x3fef05b030a1064aULL,
-  0x3fef0c1e904bc1d2ULL,
-  0x3fef12c25bd71e09ULL,
-  0x3fef199bdd85529cULL,
-  0x3fef20ab5fffd07aULL,
-  0x3fef27f12e57d14bULL,
-  0x3fef2f6d9406e7b5ULL,
-  0x3fef3720dcef9069ULL,
-  0x3fef3f0b555dc3faULL,
-  0x3fef472d4a07897cULL,
-  0x3fef4f87080d89f2ULL,
-  0x3fef5818dcfba487ULL,
-  0x3fef60e316c98398ULL,
-  0x3fef69e603db3285ULL,
-  0x3fef7321f301b460ULL,
-  0x3fef7c97337b9b5fULL,
-  0x3fef864614f5a129ULL,
-  0x3fef902ee78b3ff6ULL,
-  0x3fef9a51fbc74c83ULL,
-  0x3fefa4afa2a490daULL,
-  0x3fefaf482d8e67f1ULL,
-  0x3fefba1bee615a27ULL,
-  0x3fefc52b376bba97ULL,
-  0x3fefd0765b6e4540ULL,
-  0x3fefdbfdad9cbe14ULL,
-  0x3fefe7c1819e90d8ULL,
-  0x3feff3c22b8f71f1ULL,
+static const uint64_t npyexp_t128_pairs[256] = {
+  0x3ff0000000000000ULL, 0x0000000000000000ULL, // tail 0x0.0p+0
+  0x3feff63da9fb3335ULL, 0x3c9b3b4f1a88bf6eULL, // tail 0x1.b3b4f1a88bf6ep-54
+  0x3fefec9a3e778061ULL, 0xbc7160139cd8dc5dULL, // tail -0x1.160139cd8dc5dp-56
+  0x3fefe315e86e7f85ULL, 0xbc905e7a108766d1ULL, // tail -0x1.05e7a108766d1p-54
+  0x3fefd9b0d3158574ULL, 0x3c8cd2523567f613ULL, // tail 0x1.cd2523567f613p-55
+  0x3fefd06b29ddf6deULL, 0xbc8bce8023f98efaULL, // tail -0x1.bce8023f98efap-55
+  0x3fefc74518759bc8ULL, 0x3c60f74e61e6c861ULL, // tail 0x1.0f74e61e6c861p-57
+  0x3fefbe3ecac6f383ULL, 0x3c90a3e45b33d399ULL, // tail 0x1.0a3e45b33d399p-54
+  0x3fefb5586cf9890fULL, 0x3c979aa65d837b6dULL, // tail 0x1.79aa65d837b6dp-54
+  0x3fefac922b7247f7ULL, 0x3c8eb51a92fdeffcULL, // tail 0x1.eb51a92fdeffcp-55
+  0x3fefa3ec32d3d1a2ULL, 0x3c3ebe3d702f9cd1ULL, // tail 0x1.ebe3d702f9cd1p-60
+  0x3fef9b66affed31bULL, 0xbc6a033489906e0bULL, // tail -0x1.a033489906e0bp-57
+  0x3fef9301d0125b51ULL, 0xbc9556522a2fbd0eULL, // tail -0x1.556522a2fbd0ep-54
+  0x3fef8abdc06c31ccULL, 0xbc5080ef8c4eea55ULL, // tail -0x1.080ef8c4eea55p-58
+  0x3fef829aaea92de0ULL, 0xbc91c923b9d5f416ULL, // tail -0x1.1c923b9d5f416p-54
+  0x3fef7a98c8a58e51ULL, 0x3c80d3e3e95c55afULL, // tail 0x1.0d3e3e95c55afp-55
+  0x3fef72b83c7d517bULL, 0xbc801b15eaa59348ULL, // tail -0x1.01b15eaa59348p-55
+  0x3fef6af9388c8deaULL, 0xbc8f1ff055de323dULL, // tail -0x1.f1ff055de323dp-55
+  0x3fef635beb6fcb75ULL, 0x3c8b898c3f1353bfULL, // tail 0x1.b898c3f1353bfp-55
+  0x3fef5be084045cd4ULL, 0xbc96d99c7611eb26ULL, // tail -0x1.6d99c7611eb26p-54
+  0x3fef54873168b9aaULL, 0x3c9aecf73e3a2f60ULL, // tail 0x1.aecf73e3a2f60p-54
+  0x3fef4d5022fcd91dULL, 0xbc8fe782cb86389dULL, // tail -0x1.fe782cb86389dp-55
+  0x3fef463b88628cd6ULL, 0x3c8a6f4144a6c38dULL, // tail 0x1.a6f4144a6c38dp-55
+  0x3fef3f49917ddc96ULL, 0x3c807a05b0e4047dULL, // tail 0x1.07a05b0e4047dp-55
+  0x3fef387a6e756238ULL, 0x3c968efde3a8a894ULL, // tail 0x1.68efde3a8a894p-54
+  0x3fef31ce4fb2a63fULL, 0x3c875e18f274487dULL, // tail 0x1.75e18f274487dp-55
+  0x3fef2b4565e27cddULL, 0x3c80472b981fe7f2ULL, // tail 0x1.0472b981fe7f2p-55
+  0x3fef24dfe1f56381ULL, 0xbc96b87b3f71085eULL, // tail -0x1.6b87b3f71085ep-54
+  0x3fef1e9df51fdee1ULL, 0x3c82f7e16d09ab31ULL, // tail 0x1.2f7e16d09ab31p-55
+  0x3fef187fd0dad990ULL, 0xbc3d219b1a6fbffaULL, // tail -0x1.d219b1a6fbffap-60
+  0x3fef1285a6e4030bULL, 0x3c8b3782720c0ab4ULL, // tail 0x1.b3782720c0ab4p-55
+  0x3fef0cafa93e2f56ULL, 0x3c6e149289cecb8fULL, // tail 0x1.e149289cecb8fp-57
+  0x3fef06fe0a31b715ULL, 0x3c834d754db0abb6ULL, // tail 0x1.34d754db0abb6p-55
+  0x3fef0170fc4cd831ULL, 0x3c864201e2ac744cULL, // tail 0x1.64201e2ac744cp-55
+  0x3feefc08b26416ffULL, 0x3c8fdd395dd3f84aULL, // tail 0x1.fdd395dd3f84ap-55
+  0x3feef6c55f929ff1ULL, 0xbc86a3803b8e5b04ULL, // tail -0x1.6a3803b8e5b04p-55
+  0x3feef1a7373aa9cbULL, 0xbc924aedcc4b5068ULL, // tail -0x1.24aedcc4b5068p-54
+  0x3feeecae6d05d866ULL, 0xbc9907f81b512d8eULL, // tail -0x1.907f81b512d8ep-54
+  0x3feee7db34e59ff7ULL, 0xbc71d1e83e9436d2ULL, // tail -0x1.1d1e83e9436d2p-56
+  0x3feee32dc313a8e5ULL, 0xbc991919b3ce1b15ULL, // tail -0x1.91919b3ce1b15p-54
+  0x3feedea64c123422ULL, 0x3c859f48a72a4c6dULL, // tail 0x1.59f48a72a4c6dp-55
+  0x3feeda4504ac801cULL, 0xbc9312607a28698aULL, // tail -0x1.312607a28698ap-54
+  0x3feed60a21f72e2aULL, 0xbc58a78f4817895bULL, // tail -0x1.8a78f4817895bp-58
+  0x3feed1f5d950a897ULL, 0xbc7c2c9b67499a1bULL, // tail -0x1.c2c9b67499a1bp-56
+  0x3feece086061892dULL, 0x3c4363ed60c2ac11ULL, // tail 0x1.363ed60c2ac11p-59
+  0x3feeca41ed1d0057ULL, 0x3c9666093b0664efULL, // tail 0x1.666093b0664efp-54
+  0x3feec6a2b5c13cd0ULL, 0x3c6ecce1daa10379ULL, // tail 0x1.ecce1daa10379p-57
+  0x3feec32af0d7d3deULL, 0x3c93ff8e3f0f1230ULL, // tail 0x1.3ff8e3f0f1230p-54
+  0x3feebfdad5362a27ULL, 0x3c7690cebb7aafb0ULL, // tail 0x1.690cebb7aafb0p-56
+  0x3feebcb299fddd0dULL, 0x3c931dbdeb54e077ULL, // tail 0x1.31dbdeb54e077p-54
+  0x3feeb9b2769d2ca7ULL, 0xbc8f94340071a38eULL, // tail -0x1.f94340071a38ep-55
+  0x3feeb6daa2cf6642ULL, 0xbc87deccdc93a349ULL, // tail -0x1.7deccdc93a349p-55
+  0x3feeb42b569d4f82ULL, 0xbc78dec6bd0f385fULL, // tail -0x1.8dec6bd0f385fp-56
+  0x3feeb1a4ca5d920fULL, 0xbc861246ec7b5cf6ULL, // tail -0x1.61246ec7b5cf6p-55
+  0x3feeaf4736b527daULL, 0x3c93350518fdd78eULL, // tail 0x1.3350518fdd78ep-54
+  0x3feead12d497c7fdULL, 0x3c7b98b72f8a9b05ULL, // tail 0x1.b98b72f8a9b05p-56
+  0x3feeab07dd485429ULL, 0x3c9063e1e21c5409ULL, // tail 0x1.063e1e21c5409p-54
+  0x3feea9268a5946b7ULL, 0x3c34c7855019c6eaULL, // tail 0x1.4c7855019c6eap-60
+  0x3feea76f15ad2148ULL, 0x3c9432e62b64c035ULL, // tail 0x1.432e62b64c035p-54
+  0x3feea5e1b976dc09ULL, 0xbc8ce44a6199769fULL, // tail -0x1.ce44a6199769fp-55
+  0x3feea47eb03a5585ULL, 0xbc8c33c53bef4da8ULL, // tail -0x1.c33c53bef4da8p-55
+  0x3feea34634ccc320ULL, 0xbc845378892be9aeULL, // tail -0x1.45378892be9aep-55
+  0x3feea23882552225ULL, 0xbc93cedd78565858ULL, // tail -0x1.3cedd78565858p-54
+  0x3feea155d44ca973ULL, 0x3c5710aa807e1964ULL, // tail 0x1.710aa807e1964p-58
+  0x3feea09e667f3bcdULL, 0xbc93b3efbf5e2228ULL, // tail -0x1.3b3efbf5e2228p-54
+  0x3feea012750bdabfULL, 0xbc6a12ad8734b982ULL, // tail -0x1.a12ad8734b982p-57
+  0x3fee9fb23c651a2fULL, 0xbc6367efb86da9eeULL, // tail -0x1.367efb86da9eep-57
+  0x3fee9f7df9519484ULL, 0xbc80dc3d54e08851ULL, // tail -0x1.0dc3d54e08851p-55
+  0x3fee9f75e8ec5f74ULL, 0xbc781f647e5a3ecfULL, // tail -0x1.81f647e5a3ecfp-56
+  0x3fee9f9a48a58174ULL, 0xbc86ee4ac08b7db0ULL, // tail -0x1.6ee4ac08b7db0p-55
+  0x3fee9feb564267c9ULL, 0xbc8619321e55e68aULL, // tail -0x1.619321e55e68ap-55
+  0x3feea0694fde5d3fULL, 0x3c909ccb5e09d4d3ULL, // tail 0x1.09ccb5e09d4d3p-54
+  0x3feea11473eb0187ULL, 0xbc7b32dcb94da51dULL, // tail -0x1.b32dcb94da51dp-56
+  0x3feea1ed0130c132ULL, 0x3c94ecfd5467c06bULL, // tail 0x1.4ecfd5467c06bp-54
+  0x3feea2f336cf4e62ULL, 0x3c65ebe1abd66c55ULL, // tail 0x1.5ebe1abd66c55p-57
+  0x3feea427543e1a12ULL, 0xbc88a1c52fb3cf42ULL, // tail -0x1.8a1c52fb3cf42p-55
+  0x3feea589994cce13ULL, 0xbc9369b6f13b3734ULL, // tail -0x1.369b6f13b3734p-54
+  0x3feea71a4623c7adULL, 0xbc805e843a19ff1eULL, // tail -0x1.05e843a19ff1ep-55
+  0x3feea8d99b4492edULL, 0xbc94d450d872576eULL, // tail -0x1.4d450d872576ep-54
+  0x3feeaac7d98a6699ULL, 0x3c90ad675b0e8a00ULL, // tail 0x1.0ad675b0e8a00p-54
+  0x3feeace5422aa0dbULL, 0x3c8db72fc1f0eab4ULL, // tail 0x1.db72fc1f0eab4p-55
+  0x3feeaf3216b5448cULL, 0xbc65b6609cc5e7ffULL, // tail -0x1.5b6609cc5e7ffp-57
+  0x3feeb1ae99157736ULL, 0x3c7bf68359f35f44ULL, // tail 0x1.bf68359f35f44p-56
+  0x3feeb45b0b91ffc6ULL, 0xbc93091fa71e3d83ULL, // tail -0x1.3091fa71e3d83p-54
+  0x3feeb737b0cdc5e5ULL, 0xbc5da9b88b6c1e29ULL, // tail -0x1.da9b88b6c1e29p-58
+  0x3feeba44cbc8520fULL, 0xbc6c23f97c90b959ULL, // tail -0x1.c23f97c90b959p-57
+  0x3feebd829fde4e50ULL, 0xbc92434322f4f9aaULL, // tail -0x1.2434322f4f9aap-54
+  0x3feec0f170ca07baULL, 0xbc85ca6cd7668e4bULL, // tail -0x1.5ca6cd7668e4bp-55
+  0x3feec49182a3f090ULL, 0x3c71affc2b91ce27ULL, // tail 0x1.1affc2b91ce27p-56
+  0x3feec86319e32323ULL, 0x3c6dd235e10a73bbULL, // tail 0x1.dd235e10a73bbp-57
+  0x3feecc667b5de565ULL, 0xbc87c50422622263ULL, // tail -0x1.7c50422622263p-55
+  0x3feed09bec4a2d33ULL, 0x3c8b1c86e3e231d5ULL, // tail 0x1.b1c86e3e231d5p-55
+  0x3feed503b23e255dULL, 0xbc91bbd1d3bcbb15ULL, // tail -0x1.1bbd1d3bcbb15p-54
+  0x3feed99e1330b358ULL, 0x3c90cc319cee31d2ULL, // tail 0x1.0cc319cee31d2p-54
+  0x3feede6b5579fdbfULL, 0x3c8469846e735ab3ULL, // tail 0x1.469846e735ab3p-55
+  0x3feee36bbfd3f37aULL, 0xbc82dfcd978e9db4ULL, // tail -0x1.2dfcd978e9db4p-55
+  0x3feee89f995ad3adULL, 0x3c8c1a7792cb3387ULL, // tail 0x1.c1a7792cb3387p-55
+  0x3feeee07298db666ULL, 0xbc907b8f4ad1d9faULL, // tail -0x1.07b8f4ad1d9fap-54
+  0x3feef3a2b84f15fbULL, 0xbc55c3d956dcaebaULL, // tail -0x1.5c3d956dcaebap-58
+  0x3feef9728de5593aULL, 0xbc90a40e3da6f640ULL, // tail -0x1.0a40e3da6f640p-54
+  0x3feeff76f2fb5e47ULL, 0xbc68d6f438ad9334ULL, // tail -0x1.8d6f438ad9334p-57
+  0x3fef05b030a1064aULL, 0xbc91eee26b588a35ULL, // tail -0x1.1eee26b588a35p-54
+  0x3fef0c1e904bc1d2ULL, 0x3c74ffd70a5fddcdULL, // tail 0x1.4ffd70a5fddcdp-56
+  0x3fef12c25bd71e09ULL, 0xbc91bdfbfa9298acULL, // tail -0x1.1bdfbfa9298acp-54
+  0x3fef199bdd85529cULL, 0x3c736eae30af0cb3ULL, // tail 0x1.36eae30af0cb3p-56
+  0x3fef20ab5fffd07aULL, 0x3c8ee3325c9ffd94ULL, // tail 0x1.ee3325c9ffd94p-55
+  0x3fef27f12e57d14bULL, 0x3c84e08fd10959acULL, // tail 0x1.4e08fd10959acp-55
+  0x3fef2f6d9406e7b5ULL, 0x3c63cdaf384e1a67ULL, // tail 0x1.3cdaf384e1a67p-57
+  0x3fef3720dcef9069ULL, 0x3c676b2c6c921968ULL, // tail 0x1.76b2c6c921968p-57
+  0x3fef3f0b555dc3faULL, 0xbc808a1883ccb5d2ULL, // tail -0x1.08a1883ccb5d2p-55
+  0x3fef472d4a07897cULL, 0xbc8fad5d3ffffa6fULL, // tail -0x1.fad5d3ffffa6fp-55
+  0x3fef4f87080d89f2ULL, 0xbc900dae3875a949ULL, // tail -0x1.00dae3875a949p-54
+  0x3fef5818dcfba487ULL, 0x3c74a385a63d07a7ULL, // tail 0x1.4a385a63d07a7p-56
+  0x3fef60e316c98398ULL, 0xbc82919e2040220fULL, // tail -0x1.2919e2040220fp-55
+  0x3fef69e603db3285ULL, 0x3c8e5a50d5c192acULL, // tail 0x1.e5a50d5c192acp-55
+  0x3fef7321f301b460ULL, 0x3c843a59ac016b4bULL, // tail 0x1.43a59ac016b4bp-55
+  0x3fef7c97337b9b5fULL, 0xbc82d52107b43e1fULL, // tail -0x1.2d52107b43e1fp-55
+  0x3fef864614f5a129ULL, 0xbc892ab93b470dc9ULL, // tail -0x1.92ab93b470dc9p-55
+  0x3fef902ee78b3ff6ULL, 0x3c74b604603a88d3ULL, // tail 0x1.4b604603a88d3p-56
+  0x3fef9a51fbc74c83ULL, 0x3c83c5ec519d7271ULL, // tail 0x1.3c5ec519d7271p-55
+  0x3fefa4afa2a490daULL, 0xbc8ff7128fd391f0ULL, // tail -0x1.ff7128fd391f0p-55
+  0x3fefaf482d8e67f1ULL, 0xbc8dae98e223747dULL, // tail -0x1.dae98e223747dp-55
+  0x3fefba1bee615a27ULL, 0x3c8ec3bc41aa2008ULL, // tail 0x1.ec3bc41aa2008p-55
+  0x3fefc52b376bba97ULL, 0x3c842b94c3a9eb32ULL, // tail 0x1.42b94c3a9eb32p-55
+  0x3fefd0765b6e4540ULL, 0x3c8a64a931d185eeULL, // tail 0x1.a64a931d185eep-55
+  0x3fefdbfdad9cbe14ULL, 0xbc8e37bae43be3edULL, // tail -0x1.e37bae43be3edp-55
+  0x3fefe7c1819e90d8ULL, 0x3c77893b4d91cd9dULL, // tail 0x1.7893b4d91cd9dp-56
+  0x3feff3c22b8f71f1ULL, 0x3c5305c14160cc89ULL, // tail 0x1.305c14160cc89p-58
 };
 // ln2/128 split: HI has 35 significant bits (k * HI exact for |k| < 2^18)
 #define NPYEXP_LN2_128_HI 0x1.62e42fef80000p-8
@@ -288,6 +158,110 @@ static const uint64_t npyexp_t128_bits[128] = {
 #define NPYEXP_EXPF_C7 0x1.a01bc27908aeep-13
 #define NPYEXP_EXPF_C8 0x1.a17c05b28aaf6p-16
 #define NPYEXP_EXPF_C9 0x1.70dc110287132p-19
+static const uint64_t npyexp_t16_bits[16] = {
+  0x3ff0000000000000ULL,
+  0x3fefb5586cf9890fULL,
+  0x3fef72b83c7d517bULL,
+  0x3fef387a6e756238ULL,
+  0x3fef06fe0a31b715ULL,
+  0x3feedea64c123422ULL,
+  0x3feebfdad5362a27ULL,
+  0x3feeab07dd485429ULL,
+  0x3feea09e667f3bcdULL,
+  0x3feea11473eb0187ULL,
+  0x3feeace5422aa0dbULL,
+  0x3feec49182a3f090ULL,
+  0x3feee89f995ad3adULL,
+  0x3fef199bdd85529cULL,
+  0x3fef5818dcfba487ULL,
+  0x3fefa4afa2a490daULL,
+};
+#define NPYEXP_LN2_16 0x1.62e42fefa39efp-5
+#define NPYEXP_INVLN2_16 0x1.71547652b82fep+4
+// float32 (AVX-512): degree-5 minimax polynomial for exp(r), |r| <= 0.021661, relative error 2^-47.65 with these doubles
+#define NPYEXP_EXPF16_C0 0x1.0000000000014p+0
+#define NPYEXP_EXPF16_C1 0x1.fffffffffff59p-1
+#define NPYEXP_EXPF16_C2 0x1.fffffffd0ba30p-2
+#define NPYEXP_EXPF16_C3 0x1.5555555a1e06cp-3
+#define NPYEXP_EXPF16_C4 0x1.5557621c65adap-5
+#define NPYEXP_EXPF16_C5 0x1.110fe52cde841p-7
+static const uint64_t npyexp_t32_bits[32] = {
+  0x3ff0000000000000ULL,
+  0x3fefd9b0d3158574ULL,
+  0x3fefb5586cf9890fULL,
+  0x3fef9301d0125b51ULL,
+  0x3fef72b83c7d517bULL,
+  0x3fef54873168b9aaULL,
+  0x3fef387a6e756238ULL,
+  0x3fef1e9df51fdee1ULL,
+  0x3fef06fe0a31b715ULL,
+  0x3feef1a7373aa9cbULL,
+  0x3feedea64c123422ULL,
+  0x3feece086061892dULL,
+  0x3feebfdad5362a27ULL,
+  0x3feeb42b569d4f82ULL,
+  0x3feeab07dd485429ULL,
+  0x3feea47eb03a5585ULL,
+  0x3feea09e667f3bcdULL,
+  0x3fee9f75e8ec5f74ULL,
+  0x3feea11473eb0187ULL,
+  0x3feea589994cce13ULL,
+  0x3feeace5422aa0dbULL,
+  0x3feeb737b0cdc5e5ULL,
+  0x3feec49182a3f090ULL,
+  0x3feed503b23e255dULL,
+  0x3feee89f995ad3adULL,
+  0x3feeff76f2fb5e47ULL,
+  0x3fef199bdd85529cULL,
+  0x3fef3720dcef9069ULL,
+  0x3fef5818dcfba487ULL,
+  0x3fef7c97337b9b5fULL,
+  0x3fefa4afa2a490daULL,
+  0x3fefd0765b6e4540ULL,
+};
+static const double npyexp_t32_tail[32] = {
+  0x0.0p+0,
+  0x1.cd2523567f613p-55,
+  0x1.79aa65d837b6dp-54,
+  -0x1.556522a2fbd0ep-54,
+  -0x1.01b15eaa59348p-55,
+  0x1.aecf73e3a2f60p-54,
+  0x1.68efde3a8a894p-54,
+  0x1.2f7e16d09ab31p-55,
+  0x1.34d754db0abb6p-55,
+  -0x1.24aedcc4b5068p-54,
+  0x1.59f48a72a4c6dp-55,
+  0x1.363ed60c2ac11p-59,
+  0x1.690cebb7aafb0p-56,
+  -0x1.8dec6bd0f385fp-56,
+  0x1.063e1e21c5409p-54,
+  -0x1.c33c53bef4da8p-55,
+  -0x1.3b3efbf5e2228p-54,
+  -0x1.81f647e5a3ecfp-56,
+  -0x1.b32dcb94da51dp-56,
+  -0x1.369b6f13b3734p-54,
+  0x1.db72fc1f0eab4p-55,
+  -0x1.da9b88b6c1e29p-58,
+  0x1.1affc2b91ce27p-56,
+  -0x1.1bbd1d3bcbb15p-54,
+  0x1.c1a7792cb3387p-55,
+  -0x1.8d6f438ad9334p-57,
+  0x1.36eae30af0cb3p-56,
+  0x1.76b2c6c921968p-57,
+  0x1.4a385a63d07a7p-56,
+  -0x1.2d52107b43e1fp-55,
+  -0x1.ff7128fd391f0p-55,
+  0x1.a64a931d185eep-55,
+};
+#define NPYEXP_LN2_32_C1 0x1.62e42fefa39efp-6
+#define NPYEXP_LN2_32_C2 0x1.abc9e3b39803fp-61
+#define NPYEXP_INVLN2_32 0x1.71547652b82fep+5
+// float64 (AVX-512): degree-4 P(r) ~ (e^r - 1 - r) / r^2, |r| <= 0.010831, |r^2 (P - g)| < 2^-62.00
+#define NPYEXP_EXP32_P0 0x1.0000000000000p-1
+#define NPYEXP_EXP32_P1 0x1.555555554dd3ep-3
+#define NPYEXP_EXP32_P2 0x1.555555555194ap-5
+#define NPYEXP_EXP32_P3 0x1.11114f8c2c3e1p-7
+#define NPYEXP_EXP32_P4 0x1.6c16ffe73098dp-10
 // pi/2 = P1 + P2 + P3 (+ ~2^-125): P1 and P2 have 36 significant bits; INV_PIO2 = nearest double to 2/pi
 #define NPYEXP_PIO2_P1 0x1.921fb54440000p+0
 #define NPYEXP_PIO2_P2 0x1.68c234c4c0000p-39

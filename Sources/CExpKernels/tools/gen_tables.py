@@ -65,20 +65,14 @@ out = [
     "#include <stdint.h>",
 ]
 
-# float64: 2^(j/128) as the nearest double s (bit pattern minus j << 45, so that adding k << 45 scales it) and the
-# relative tail (2^(j/128) - s) / s.
-out.append("static const double npyexp_t128_tail[128] = {")
-tb = []
+# float64 (baseline, AVX2): 2^(j/128) as the nearest double s (bit pattern minus j << 45, so that adding k << 45
+# scales it) and the relative tail (2^(j/128) - s) / s, interleaved: one 16-byte load fetches both.
+out.append("static const uint64_t npyexp_t128_pairs[256] = {")
 for j in range(128):
     ex = mpmath.mpf(2) ** (mpmath.mpf(j) / 128)
     s = float(tofrac(ex))
     tail = float((tofrac(ex) - Fraction(s)) / Fraction(s))
-    out.append("  %s," % tail.hex())
-    tb.append((bits(s) - (j << 45)) & (2 ** 64 - 1))
-out.append("};")
-out.append("static const uint64_t npyexp_t128_bits[128] = {")
-for b in tb:
-    out.append("  0x%016xULL," % b)
+    out.append("  0x%016xULL, 0x%016xULL, // tail %s" % ((bits(s) - (j << 45)) & (2 ** 64 - 1), bits(tail), tail.hex()))
 out.append("};")
 
 c1, rest = split(ln2 / 128, 35)
@@ -103,6 +97,55 @@ out.append("// float32: degree-9 minimax polynomial for exp(r), |r| <= 0.34658, 
            % float(mpmath.log(err, 2)))
 for j, v in enumerate(coeffs):
     out.append("#define NPYEXP_EXPF_C%d %s" % (j, v.hex()))
+
+# float32, AVX-512 variant: 2^(j/16) as the nearest double (bit pattern minus j << 48, so that adding k << 48 scales
+# it), looked up from two registers; ln2/16 with a 40-bit head (k * HI exact for |k| < 2^13); degree-5 minimax
+# polynomial for exp(r) on |r| <= ln2/32 (+ margin for the rounded k).
+out.append("static const uint64_t npyexp_t16_bits[16] = {")
+for j in range(16):
+    s16 = float(tofrac(mpmath.mpf(2) ** (mpmath.mpf(j) / 16)))
+    out.append("  0x%016xULL," % ((bits(s16) - (j << 48)) & (2 ** 64 - 1)))
+out.append("};")
+out.append("#define NPYEXP_LN2_16 %s\n#define NPYEXP_INVLN2_16 %s" % (float(tofrac(ln2 / 16)).hex(),
+                                                                   float(tofrac(16 / ln2)).hex()))
+coeffs16, err16 = remez_exp(5, '0.021661', grid=2000)
+out.append("// float32 (AVX-512): degree-5 minimax polynomial for exp(r), |r| <= 0.021661, relative error 2^%.2f with these"
+           " doubles" % float(mpmath.log(err16, 2)))
+for j, v in enumerate(coeffs16):
+    out.append("#define NPYEXP_EXPF16_C%d %s" % (j, v.hex()))
+
+# float64, AVX-512 variant: 2^(j/32) as the nearest double s (bit pattern minus j << 47) and the relative tail, looked
+# up from registers; ln2/32 = C1 + C2 (C1 the nearest double); P(r) ~ (e^r - 1 - r) / r^2 on |r| <= ln2/64 (+ margin),
+# degree 4 (Chebyshev fit; the printed bound is that of r^2 (P - g), the absolute error it adds to e^r - 1).
+out.append("static const uint64_t npyexp_t32_bits[32] = {")
+t32tail = []
+for j in range(32):
+    ex = mpmath.mpf(2) ** (mpmath.mpf(j) / 32)
+    s32 = float(tofrac(ex))
+    t32tail.append(float((tofrac(ex) - Fraction(s32)) / Fraction(s32)))
+    out.append("  0x%016xULL," % ((bits(s32) - (j << 47)) & (2 ** 64 - 1)))
+out.append("};")
+out.append("static const double npyexp_t32_tail[32] = {")
+for t in t32tail:
+    out.append("  %s," % t.hex())
+out.append("};")
+c32 = float(tofrac(ln2 / 32))
+out.append("#define NPYEXP_LN2_32_C1 %s\n#define NPYEXP_LN2_32_C2 %s\n#define NPYEXP_INVLN2_32 %s"
+           % (c32.hex(), float(tofrac(ln2 / 32) - Fraction(c32)).hex(), float(tofrac(32 / ln2)).hex()))
+a32 = mpmath.mpf('0.010831')
+
+
+def g32(r):
+    return mpmath.mpf(1) / 2 if r == 0 else (mpmath.exp(r) - 1 - r) / r ** 2
+
+
+p32 = [float(v) for v in mpmath.chebyfit(g32, [-a32, a32], 5)][::-1]  # lowest degree first
+err32 = max(abs(mpmath.polyval([mpmath.mpf(v) for v in p32[::-1]], r) - g32(r)) * r * r
+            for r in [-a32 + 2 * a32 * i / 4000 for i in range(4001)])
+out.append("// float64 (AVX-512): degree-4 P(r) ~ (e^r - 1 - r) / r^2, |r| <= 0.010831, |r^2 (P - g)| < 2^%.2f"
+           % float(mpmath.log(err32, 2)))
+for j, v in enumerate(p32):
+    out.append("#define NPYEXP_EXP32_P%d %s" % (j, v.hex()))
 
 # complex64: pi/2 as two 36-bit heads (k * head exact for |k| < 2^17) and the nearest double to the rest.
 pio2 = mpmath.pi / 2
