@@ -202,8 +202,14 @@ public enum Planner {
         return (kept, own)
     }
 
-    /// The first two bytes and the identity of a regular file; nil when it cannot be read (one open, fstat, pread).
+    /// The first two bytes and the identity of a regular file; nil when it cannot be read or is not a regular file
+    /// (stat, then open, fstat, pread).
     static func peek(_ path: String) -> (magic: (UInt8, UInt8)?, identity: FileIdentity)? {
+        // Only a regular file is opened. Opening a FIFO for reading lets its writer start, and closing it again
+        // before the job opens it for real would leave that writer without a reader (SIGPIPE) and the job waiting
+        // for a writer that is gone.
+        var before = stat()
+        guard FileSystem.stat(path, &before) == 0, (before.st_mode & S_IFMT) == S_IFREG else { return nil }
         let fd = FileSystem.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
