@@ -265,7 +265,10 @@ enum ZipParse {
             tail.loadUnaligned(fromByteOffset: locatorAt, as: UInt32.self) == Zip.zip64LocatorSignature.littleEndian
         {
             var l = ByteReader(tail, at: locatorAt + 8)
-            guard let recordOffset = l.u64().map(Int.init) else { throw ArchiveFault(.truncatedDirectory) }
+            guard let raw = l.u64(), raw <= UInt64(tailOffset + end) else {
+                throw ArchiveFault(.truncatedDirectory, "zip64 end record offset outside the archive")
+            }
+            let recordOffset = Int(raw)
             let record: [UInt8]
             if recordOffset >= tailOffset && recordOffset - tailOffset + Zip.zip64EndRecordSize <= tail.count {
                 record = Array(tail[(recordOffset - tailOffset)..<(recordOffset - tailOffset + Zip.zip64EndRecordSize)])
