@@ -102,6 +102,9 @@ final class InputReader {
         let output = AlignedBuffer(byteCount: batchBytes)
         // Whole members are inflated at once, so the compressed side needs room for a full batch.
         let compressed = AlignedBuffer(byteCount: batchBytes + (64 << 10))
+        // The last piece read into `compressed` may still be hashed on the input's hash thread: wait for it before
+        // the buffer is freed (found by ASan in the stream fuzzer: a use after free in SHA-256).
+        defer { withExtendedLifetime(compressed) { file.settleHash() } }
         compressed.base.copyMemory(from: buffer.base, byteCount: pending)
         let buffer = compressed
         var have = pending
