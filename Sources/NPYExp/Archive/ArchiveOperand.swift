@@ -2,19 +2,13 @@
 // (ArchiveReader: every member checked like any input) and its members' bytes follow each other through one
 // PullStream; the gradient's job takes them member by member as `OperandStream`s, pairing members by position and
 // requiring the same names. Relies on ArchiveReader, Handoff (PullStream) and Backward (OperandStream).
-import Synchronization
-
-/// Member names in order, appended by the reading thread, read by the job's.
-private final class NameList: Sendable {
-    let names = Mutex<[[UInt8]]>([])
-}
 
 /// The members of a result archive, handed out one `OperandStream` at a time.
 final class ArchiveOperand {
     private let path: String
     private let stream: PullStream
     /// Member names in order, as the reading thread reaches their headers.
-    private let list = NameList()
+    private let list = EntryList()
     private var taken = 0
 
     /// Starts reading the archive `file`, whose first bytes `prefix` were read already.
@@ -26,7 +20,7 @@ final class ArchiveOperand {
             let (file, prefix) = box.value
             let reader = prefix.withUnsafeBytes { ArchiveReader(file: file, prefix: $0) }
             while let entry = try reader.nextMember() {
-                list.names.withLock { $0.append(entry.name) }
+                list.entries.withLock { $0.append(entry) }
                 try reader.readMember(emit)
             }
             try reader.finish()
@@ -45,7 +39,7 @@ final class ArchiveOperand {
         } catch let error as NPYExpError where error.message.contains("empty input") {
             throw NPYExpError(path: path, "has no member '\(name.text)' (it has \(position))", category: .data)
         }
-        let listed = list.names.withLock { $0.count > position ? $0[position] : nil }
+        let listed = list.entries.withLock { $0.count > position ? $0[position].name : nil }
         guard listed == name.bytes else {
             let found = listed.map { "'\(MemberName(bytes: $0).text)'" } ?? "none"
             throw NPYExpError(
@@ -59,7 +53,7 @@ final class ArchiveOperand {
     func finish() throws {
         var probe = [UInt8](repeating: 0, count: 4096)
         let n = try probe.withUnsafeMutableBytes { try stream.read(into: $0.baseAddress!, count: $0.count) }
-        let count = list.names.withLock { $0.count }
+        let count = list.entries.withLock { $0.count }
         if n > 0 || count > taken {
             throw NPYExpError(path: path, "has more members than the gradient (\(max(count, taken + 1)) against \(taken))", category: .data)
         }

@@ -17,8 +17,9 @@ protocol MemberSource: AnyObject {
 
 extension ArchiveReader: MemberSource {}
 
-/// Local headers in order, appended by the reading thread before each member's bytes, read by the job's thread.
-private final class EntryList: Sendable {
+/// Local headers in order, appended by a reading thread before each member's bytes, read by the job's thread (an
+/// archive read ahead, or a backward job's result archive).
+final class EntryList: Sendable {
     let entries = Mutex<[ZipEntry]>([])
 }
 
