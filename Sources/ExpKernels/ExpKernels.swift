@@ -137,4 +137,29 @@ public enum ExpKernels {
         guard let r = complexResult.baseAddress, let g = grad.baseAddress, let o = into.baseAddress else { return }
         npyexp_backward_c128(r, g, o, complexResult.count, defaultPath.code)
     }
+
+    /// How many values are NaN, +inf and zero (either sign) among `values`.
+    public static func classify(_ values: UnsafeBufferPointer<Float>) -> (nan: Int, infinity: Int, zero: Int) {
+        classify(values, npyexp_classify_f32)
+    }
+
+    /// How many values are NaN, +inf and zero (either sign) among `values`.
+    public static func classify(_ values: UnsafeBufferPointer<Double>) -> (nan: Int, infinity: Int, zero: Int) {
+        classify(values, npyexp_classify_f64)
+    }
+
+    private static func classify<F>(
+        _ values: UnsafeBufferPointer<F>, _ count: (UnsafePointer<F>, Int, UnsafeMutablePointer<UInt64>) -> Void
+    ) -> (nan: Int, infinity: Int, zero: Int) {
+        guard let base = values.baseAddress else { return (0, 0, 0) }
+        var counts = [UInt64](repeating: 0, count: 3)
+        count(base, values.count, &counts)
+        return (Int(counts[0]), Int(counts[1]), Int(counts[2]))
+    }
+
+    /// How many of `values` are at least `threshold` (NaN never is).
+    public static func count(_ values: UnsafeBufferPointer<Float>, atLeast threshold: Float) -> Int {
+        guard let base = values.baseAddress else { return 0 }
+        return Int(npyexp_count_at_least_f32(base, values.count, threshold))
+    }
 }

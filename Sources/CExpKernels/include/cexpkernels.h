@@ -43,6 +43,12 @@ void npyexp_backward_f16(const uint16_t *result, const uint16_t *grad, uint16_t 
 void npyexp_backward_c64(const float *result, const float *grad, float *out, size_t n, int path);
 void npyexp_backward_c128(const double *result, const double *grad, double *out, size_t n, int path);
 
+/// Adds to counts[0], counts[1], counts[2] the number of NaN, +inf and zero (either sign) values among y[0..<n].
+void npyexp_classify_f32(const float *y, size_t n, uint64_t counts[3]);
+void npyexp_classify_f64(const double *y, size_t n, uint64_t counts[3]);
+/// How many of x[0..<n] are >= threshold (NaN never is).
+uint64_t npyexp_count_at_least_f32(const float *x, size_t n, float threshold);
+
 /// Scalar, slow, correctly rounded exp (double-double evaluation, ~2^-100 relative, then one rounding).
 /// These are the fallbacks of the vector kernels. The float64 one is correctly rounded except possibly for
 /// inputs whose exp lies within ~2^-100 relative of a midpoint.

@@ -91,8 +91,9 @@ public struct ResultCounts: Sendable, Equatable {
         return r
     }
 
-    /// Counts +inf, NaN and zero among `count` scalars of a float type.
-    static func of<F: BinaryFloatingPoint>(_ p: UnsafePointer<F>, count: Int) -> ResultCounts {
+    /// Counts +inf, NaN and zero among `count` float16 scalars (float32 and float64 are counted by the vectorised
+    /// `ExpKernels.classify`).
+    static func of(_ p: UnsafePointer<Float16>, count: Int) -> ResultCounts {
         var r = ResultCounts()
         for i in 0..<count {
             let v = p[i]
@@ -107,34 +108,39 @@ public struct ResultCounts: Sendable, Equatable {
         return r
     }
 
+    /// `ExpKernels.classify`'s counts as a report's.
+    private init(_ c: (nan: Int, infinity: Int, zero: Int)) {
+        nan = c.nan
+        overflowToInfinity = c.infinity
+        underflowToZero = c.zero
+    }
+
     /// Elements (before exp) whose exp is +inf even in float64: above ln(Double.greatestFiniteMagnitude) =
     /// 709.7827..., or +inf. Compared in the element's own type against the first value above that limit (float32
-    /// 709.78271484375, float16 710), so the loop stays a vectorisable compare-and-add.
+    /// 709.78271484375, float16 710).
     static func beyondFloat64(_ type: ComputeType, _ p: UnsafeRawPointer, count: Int) -> Int {
-        func tally<F: BinaryFloatingPoint>(_ values: UnsafePointer<F>, from threshold: F) -> Int {
-            var n = 0
-            for i in 0..<count { n &+= values[i] >= threshold ? 1 : 0 }
-            return n
-        }
         switch type {
-        case .float16: return tally(p.assumingMemoryBound(to: Float16.self), from: 710)
-        case .float32: return tally(p.assumingMemoryBound(to: Float.self), from: 709.78271484375)
+        case .float16:
+            let values = p.assumingMemoryBound(to: Float16.self)
+            return (0..<count).reduce(0) { $0 + (values[$1] >= 710 ? 1 : 0) }
+        case .float32:
+            return ExpKernels.count(
+                UnsafeBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: count),
+                atLeast: 709.78271484375)
         case .float64, .complex64, .complex128: return 0
         }
     }
 
     static func of(_ type: ComputeType, _ p: UnsafeRawPointer, count: Int) -> ResultCounts {
+        func floats<F>(_: F.Type, _ n: Int) -> UnsafeBufferPointer<F> {
+            UnsafeBufferPointer(start: p.assumingMemoryBound(to: F.self), count: n)
+        }
         switch type {
-        case .float16:
-            return of(p.assumingMemoryBound(to: Float16.self), count: count)
-        case .float32:
-            return of(p.assumingMemoryBound(to: Float.self), count: count)
-        case .float64:
-            return of(p.assumingMemoryBound(to: Double.self), count: count)
-        case .complex64:
-            return of(p.assumingMemoryBound(to: Float.self), count: 2 * count)
-        case .complex128:
-            return of(p.assumingMemoryBound(to: Double.self), count: 2 * count)
+        case .float16: return of(p.assumingMemoryBound(to: Float16.self), count: count)
+        case .float32: return ResultCounts(ExpKernels.classify(floats(Float.self, count)))
+        case .float64: return ResultCounts(ExpKernels.classify(floats(Double.self, count)))
+        case .complex64: return ResultCounts(ExpKernels.classify(floats(Float.self, 2 * count)))
+        case .complex128: return ResultCounts(ExpKernels.classify(floats(Double.self, 2 * count)))
         }
     }
 }
