@@ -3,7 +3,9 @@
 // uncompressed stream, each deflated on its own core: as a complete gzip member (GzipBlocks) for .npy.gz, or as a
 // segment of one raw deflate stream (DeflateSegments) for a zip member of an .npz; fixed boundaries keep outputs
 // byte-identical for equal inputs whatever the chunking. Zip members also need the CRC-32 and length of what they
-// hold, which the payloads keep. Relies on Gzip, Crypto (SHA-256), Dispatch.
+// hold, which the payloads keep. A payload of more than one batch hands each deflated batch to the output's writer
+// thread (`OutputFile.writeBehind`) and deflates the next into a second set of buffers meanwhile. Relies on Gzip,
+// Crypto (SHA-256), Dispatch.
 import Dispatch
 import Gzip
 
@@ -65,8 +67,11 @@ final class BlockDeflatePayload: ChecksummedPayload {
     private let jobs: Int
     private let batch: AlignedBuffer
     private var filled = 0
-    /// One reusable member buffer per block of a batch (no allocation per block), made when first needed.
-    private var members: [AlignedBuffer] = []
+    /// Reusable member buffers, one per block of a batch (no allocation per block), made when first needed: two
+    /// sets once batches are written behind, one deflated into while the other is being written.
+    private var memberSets: [[AlignedBuffer]] = [[], []]
+    /// The set the next batch is deflated into.
+    private var currentSet = 0
 
     init(
         _ destination: OutputFile, framing: Framing = .gzipMembers, level: Int, strategy: StrategyChoice,
@@ -95,7 +100,11 @@ final class BlockDeflatePayload: ChecksummedPayload {
     func finish() throws {
         try flush(filled, last: true)
         filled = 0
+        try destination.finishWrites()
     }
+
+    // The writer thread may still be reading a set of member buffers: they must outlive it.
+    deinit { destination.stopWriteBehind() }
 
     /// Deflates the first `filled` bytes of the batch, one block per core, and writes the blocks in order; `last`:
     /// the batch ends the payload (a deflate stream's final segment, empty if need be).
@@ -109,11 +118,12 @@ final class BlockDeflatePayload: ChecksummedPayload {
         let blockSize = self.blockSize
         let total = filled
         let input = SharedPointer(raw: batch.base)
-        while members.count < blocks {
+        while memberSets[currentSet].count < blocks {
             let room = framing == .gzipMembers
                 ? GzipBlocks.maxMemberByteCount(inputCount: blockSize) : DeflateSegments.maxByteCount(inputCount: blockSize)
-            members.append(AlignedBuffer(byteCount: room))
+            memberSets[currentSet].append(AlignedBuffer(byteCount: room))
         }
+        let members = memberSets[currentSet]
         let outputs = members.map { SharedPointer(raw: $0.base) }
         let room = members[0].count
         // Each block is deflated into its own buffer; sizes (and segment CRCs) come back in block order.
@@ -130,11 +140,19 @@ final class BlockDeflatePayload: ChecksummedPayload {
                 return (segment.count, segment.crc)
             }
         }
-        for (i, (member, result)) in zip(members, results).enumerated() {
-            try destination.write(UnsafeRawBufferPointer(start: member.base, count: result.size))
-            if framing == .deflateSegments {
+        if framing == .deflateSegments {
+            for (i, result) in results.enumerated() {
                 crc = CRC32.combine(crc, result.crc, secondCount: min(blockSize, total - i * blockSize))
             }
+        }
+        let pieces = zip(members, results).map { UnsafeRawBufferPointer(start: $0.base, count: $1.size) }
+        if last && !destination.writesBehind {
+            // The whole payload in one batch (a small file): written here, no thread.
+            for piece in pieces { try destination.write(piece) }
+        } else {
+            // Hashed and written on the output's writer thread while the next batch is made in the other set.
+            try destination.writeBehind(pieces)
+            currentSet = 1 - currentSet
         }
     }
 

@@ -5,7 +5,9 @@
 // failure between the two renames (the output is removed again). `commit(durable:)` is PostgreSQL's durable_rename
 // for one output (fsync, rename, fsync the directory); `stage()` hands both temporaries, still locked, to a
 // `CommitGroup` that makes a whole batch durable with two syncfs calls. Standard output is an OutputFile too (no
-// temporary, no sidecar), so the job writes through one type. Relies on Glibc, Crypto (SHA-256), TemporaryFiles.
+// temporary, no sidecar), so the job writes through one type. A large output's batches are hashed and written on a
+// thread of its own (`writeBehind`, see WriteBehind), which every step that ends the output waits for first.
+// Relies on Glibc, Crypto (SHA-256), CSystem (writeback), TemporaryFiles.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -13,6 +15,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSystem
 import Crypto
 
 /// A temporary file that becomes `finalPath` by rename, or disappears.
@@ -117,6 +120,10 @@ final class OutputFile {
     private var handedOver = false
     /// Bytes written so far.
     private(set) var byteCount = 0
+    /// The writer thread, once a payload hands batches over (`writeBehind`).
+    private var behind: WriteBehind?
+    /// Where the next `startWriteback` range begins.
+    private var writebackStart = 0
 
     /// An output file at `finalPath`, its directories created as needed.
     init(finalPath: String) throws(NPYExpError) {
@@ -133,7 +140,37 @@ final class OutputFile {
 
     deinit { abandon() }
 
+    /// Writes `bytes` now, after whatever was handed to `writeBehind`.
     func write(_ bytes: UnsafeRawBufferPointer) throws(NPYExpError) {
+        try finishWrites()
+        try writeNow(bytes)
+    }
+
+    /// Hands `pieces` to a writer thread of this output's own, to be written in order after everything before;
+    /// returns once the pieces handed over before are written, so their buffers may be reused. The caller keeps
+    /// these pieces' bytes untouched until the next `writeBehind` or `finishWrites`.
+    func writeBehind(_ pieces: [UnsafeRawBufferPointer]) throws(NPYExpError) {
+        if behind == nil { behind = WriteBehind(self) }
+        try behind!.handOver(pieces)
+    }
+
+    /// Whether writes have been handed to a writer thread (a large output).
+    var writesBehind: Bool { behind != nil }
+
+    /// Waits until everything handed to `writeBehind` is written; throws the first failure of those writes.
+    func finishWrites() throws(NPYExpError) {
+        try behind?.wait()
+    }
+
+    /// Waits for the writer thread (if any) to finish what it holds and ends it; failures are left to
+    /// `finishWrites`. Anything that frees buffers handed to `writeBehind`, or ends this output, calls it first.
+    func stopWriteBehind() {
+        behind?.stop()
+        behind = nil
+    }
+
+    /// Hashes and writes `bytes` on the calling thread (the writer thread, or `write`).
+    func writeNow(_ bytes: UnsafeRawBufferPointer) throws(NPYExpError) {
         hasher.update(bufferPointer: bytes)
         byteCount += bytes.count
         if let data {
@@ -143,8 +180,17 @@ final class OutputFile {
         }
     }
 
+    /// Asks the kernel to start writing back what was written since the last call, once that is at least 8 MiB
+    /// (advisory: failures are ignored; the commit's fsync is what makes the output durable).
+    func startWriteback() {
+        guard let data, byteCount - writebackStart >= 8 << 20 else { return }
+        _ = npyexp_start_writeback(data.fd, Int64(writebackStart), Int64(byteCount - writebackStart))
+        writebackStart = byteCount
+    }
+
     /// Lower-case hex SHA-256 of everything written (the output is complete once this is asked for).
     var digest: String {
+        stopWriteBehind()
         if let finalDigest { return finalDigest }
         let d = Checksums.hex(hasher.finalize())
         finalDigest = d
@@ -165,6 +211,8 @@ final class OutputFile {
     func commit(durable: Bool) throws(NPYExpError) {
         guard let data else { return }
         do throws(NPYExpError) {
+            try finishWrites()
+            stopWriteBehind()
             if durable {
                 try data.sync()
                 try sidecar?.sync()
@@ -181,6 +229,7 @@ final class OutputFile {
 
     /// Hands the written output and sidecar, still locked and unsynced, to a commit group.
     func stage() -> StagedOutput? {
+        stopWriteBehind()
         guard let data else { return nil }
         handedOver = true
         return StagedOutput(data: data, sidecar: sidecar)
@@ -188,6 +237,7 @@ final class OutputFile {
 
     /// Removes whatever temporaries are left; final paths are left untouched.
     func abandon() {
+        stopWriteBehind()
         guard !handedOver else { return }
         data?.discard()
         sidecar?.discard()
