@@ -18,39 +18,54 @@ import Synchronization
 /// Temporary files of this process, which the CLI's signal thread removes before exiting, and leftovers of killed runs.
 public enum TemporaryFiles {
     private struct State {
+        /// Registered temporaries: created, or being created (see `creating`).
         var paths: Set<String> = []
+        /// Creations under way: registered before the file is made, so `removeAll()` waits for them to end.
+        var creating = 0
         /// Set by `removeAll()`: the process is exiting, so no new temporary file may appear.
         var closed = false
     }
-    /// Held across file creations, which ext4 can make slow: a pthread mutex, whose waiters sleep, rather than
-    /// `Mutex`, whose priority-inheritance futex spins in the kernel while the owner creates (13% of a 2000-file run's
-    /// CPU in perf).
+    /// A pthread mutex with a condition (`removeAll()` waits on it for creations under way), whose waiters sleep.
+    /// File creations, which ext4 can make slow, run outside it, so jobs on several cores create files at once.
     private static let state = LockedState()
 
     private final class LockedState: @unchecked Sendable {
         private let lock = ConditionLock()
         private var value = State()
         func withLock<T>(_ body: (inout State) throws -> T) rethrows -> T { try lock.withLock { try body(&value) } }
+        func wait<T>(until ready: (State) -> Bool, then body: (inout State) -> T) -> T {
+            lock.wait(until: { ready(value) }, then: { body(&value) })
+        }
+        func broadcast() { lock.broadcast() }
     }
-    /// Directories already swept for stale temporaries by this process (apart from `state`, whose lock is held
-    /// across file creations: asking whether a directory was swept never waits for another job's create).
+    /// Directories already swept for stale temporaries by this process (apart from `state`: asking whether a
+    /// directory was swept never waits for the registry).
     private static let swept = Mutex<Set<String>>([])
     /// This process's ID, as temporary names carry it.
     private static let processID = getpid()
 
-    /// Creates a new temporary beside `finalPath` (mode 0644), locked and registered, under the lock that
-    /// `removeAll()` takes, so a signal arriving at any moment finds every temporary file that exists. Returns the
-    /// path and descriptor, or the errno (ECANCELED once `removeAll()` has run).
+    /// Creates a new temporary beside `finalPath` (mode 0644), locked and registered. The name is registered and
+    /// counted as a creation under way before the file is made, outside the lock; `removeAll()` waits for creations
+    /// under way to end before it unlinks, so a signal arriving at any moment finds every temporary file that
+    /// exists. Returns the path and descriptor, or the errno (ECANCELED once `removeAll()` has run).
     static func create(beside finalPath: String) -> Result<(path: String, fd: Int32), Errno> {
         while true {
             let path = name(for: finalPath)
-            // errno travels out of the lock as a value: unlocking may make system calls of its own.
-            let (fd, code) = state.withLock { s -> (Int32, Int32) in
-                if s.closed { return (-1, ECANCELED) }
-                let fd = SystemCall.retrying { FileSystem.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
-                if fd >= 0 { s.paths.insert(path) }
-                return (fd, fd >= 0 ? 0 : errno)
+            let admitted = state.withLock { s -> Bool in
+                if s.closed { return false }
+                s.paths.insert(path)
+                s.creating += 1
+                return true
             }
+            guard admitted else { return .failure(Errno(ECANCELED)) }
+            let fd = SystemCall.retrying { FileSystem.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
+            let code = fd >= 0 ? 0 : errno
+            state.withLock { s in
+                s.creating -= 1
+                // Not made (or another's file by that name): never to be unlinked as ours.
+                if fd < 0 { s.paths.remove(path) }
+            }
+            state.broadcast()
             if fd < 0 {
                 if code == EEXIST { continue }
                 return .failure(Errno(code))
@@ -104,8 +119,9 @@ public enum TemporaryFiles {
     /// Removes every temporary file of this process and refuses new ones. Called by the CLI's signal thread (a
     /// normal thread, so locks and allocation are safe there) right before it exits with 128+N.
     public static func removeAll() {
-        state.withLock { s in
-            s.closed = true
+        state.withLock { $0.closed = true }
+        // Creations under way end in moments (one open each); then every registered path is a file of ours.
+        state.wait(until: { $0.creating == 0 }) { s in
             for path in s.paths { FileSystem.unlink(path) }
             s.paths.removeAll()
         }
