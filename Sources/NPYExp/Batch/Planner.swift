@@ -64,13 +64,17 @@ public enum Planner {
         var inputByInode: [FileIdentity: String] = [:]
         var planned: [PlannedInput] = []
         var containers: [Container?] = []  // what each planned input's first bytes show (nil: not looked at)
-        for (item, operand) in kept {
+        // A few system calls per input, on all cores: a run over many small files would otherwise wait on them.
+        let paths = kept.map { $0.0.isStandardInput ? nil : $0.0.path }
+        let sniffs = Parallel.map(paths.count, jobs: configuration.jobs) { i in
+            paths[i].map(sniffContainer) ?? (container: nil, identity: nil)
+        }
+        for ((item, operand), sniff) in zip(kept, sniffs) {
             if item.isStandardInput {
                 planned.append(PlannedInput(item: item))
                 containers.append(nil)
                 continue
             }
-            let sniff = sniffContainer(item.path)
             if operand == nil, let id = sniff.identity, inputByInode[id] != nil {
                 continue  // the same file named twice (`a.npy ./a.npy`): done once
             }
