@@ -182,6 +182,21 @@ def fresh(path):
         os.remove(path)
 
 
+TRASH = os.path.join(BENCH, "out", ".trash")
+
+
+def set_aside(path):
+    """Clears the way for a timed run by moving the last run's outputs into a trash directory, removed only after
+    every timing. Deleting them here would bias the timings on this machine's ext4 (mounted without a journal):
+    for a minute or more after many deletions, allocating each new inode in that block group scans every recently
+    freed one (ext4's recently_deleted, seen in perf as 70% of a small-file run), so every run would pay per file
+    it creates for the files the run before it deleted; npyexp, which writes a sidecar beside each output, twice."""
+    if path is None or not os.path.lexists(path):
+        return
+    os.makedirs(TRASH, exist_ok=True)
+    os.rename(path, os.path.join(TRASH, f"{len(os.listdir(TRASH))}-{os.path.basename(path)}"))
+
+
 def gzip_anatomy(path, fields=None):
     """Split a gzip file into its parts: (members, header bytes, deflate bytes, trailer bytes).
 
@@ -585,7 +600,7 @@ def main():
             for r in rows[k:] + rows[:k]:
                 if r.failure:
                     continue
-                fresh(r.out)
+                set_aside(r.out)
                 ok, wall, cpu, rss, err = timed(r.cmd, out)
                 if not ok:
                     first = next((line for line in err.splitlines() if line.strip()), "no message")
@@ -603,9 +618,10 @@ def main():
         print(f"\n{name}:\n" + "\n".join(table) + "".join(f"\n  - {n}" for n in set_notes), flush=True)
         if not args.keep_outputs:
             for r in rows:
-                fresh(r.out)
+                set_aside(r.out)
 
     load_after = os.getloadavg()
+    fresh(TRASH)
     text = ["# npyexp end-to-end benchmark" + (f" (SCALED x{args.scale:g}: smoke test, not a measurement)"
                                                 if scaled else ""), ""]
     text += header + [f"- load average after: {' '.join(f'{x:.2f}' for x in load_after)}", ""]
