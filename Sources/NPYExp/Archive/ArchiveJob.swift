@@ -77,7 +77,7 @@ struct ArchiveJob {
         let payload: ChecksummedPayload = deflate
             ? BlockDeflatePayload(
                 output, framing: .deflateSegments, level: configuration.level, strategy: configuration.strategy,
-                blockSize: configuration.blockSize, jobs: configuration.jobs)
+                blockSize: configuration.blockSize, jobs: configuration.jobs, writeBehind: configuration.writeBehind)
             : PlainPayload(output, checksum: true)
         let transform = ExpTransform(
             requested: configuration.outputType, promotion: configuration.promotion, jobs: configuration.jobs,

@@ -155,9 +155,10 @@ public final class BatchRunner: Sendable {
             // A commit's reports are told in input order, whichever job finished first.
             callback.withLock { _ in finished.sorted { $0.0 < $1.0 }.forEach { onReport($0.1) } }
         }
-        // Several inputs at once: each large one reads ahead by at most two chunks, so that two 64 MiB inputs in
-        // flight stay within the memory one input with three chunks of read-ahead and a spare job would take.
-        let pipeline = workers > 1 ? self.pipeline.readingAhead(atMost: 2) : self.pipeline
+        // Several inputs at once: each large one reads ahead by at most two chunks and writes its output on the
+        // job's own thread, so that two 64 MiB inputs in flight stay within the memory one input with three chunks of
+        // read-ahead and a writer thread would take.
+        let pipeline = workers > 1 ? self.pipeline.besideOtherInputs(readingAheadAtMost: 2) : self.pipeline
         let stop = options.stopAfterFailure
         // The group hands back reports without positions: find them by input path (paths are unique in a plan).
         let place: @Sendable ([FileReport]) -> [(Int, FileReport)] = { reports in
@@ -205,11 +206,13 @@ public final class BatchRunner: Sendable {
 }
 
 extension ExpPipeline {
-    /// This pipeline, or one like it whose large inputs read ahead by at most `chunks` chunks.
-    fileprivate func readingAhead(atMost chunks: Int) -> ExpPipeline {
-        guard configuration.readAheadChunks > chunks else { return self }
+    /// A pipeline like this one for inputs run several at a time: large inputs read ahead by at most `chunks`
+    /// chunks, and outputs are written without a writer thread of their own.
+    fileprivate func besideOtherInputs(readingAheadAtMost chunks: Int) -> ExpPipeline {
+        guard configuration.readAheadChunks > chunks || configuration.writeBehind else { return self }
         var c = configuration
-        c.readAheadChunks = max(1, chunks)
+        c.readAheadChunks = max(1, min(c.readAheadChunks, chunks))
+        c.writeBehind = false
         return ExpPipeline(c)
     }
 }

@@ -38,6 +38,10 @@ public struct ExpConfiguration: Sendable {
     /// Chunks a large input's reader thread may run ahead of exp and deflate (each `chunkBytes`); a batch that runs
     /// several large inputs at once uses fewer, so its peak memory stays bounded (see `BatchRunner`).
     public var readAheadChunks = 3
+    /// A large compressed output's batches are hashed and written on a thread of their own while the next batch is
+    /// deflated (one more batch of compressed blocks in memory); a batch that runs several large inputs at once
+    /// turns it off, as the other inputs keep the cores busy and the memory stays bounded (see `BatchRunner`).
+    public var writeBehind = true
     /// Uncompressed bytes per gzip member of the output.
     public var blockSize = 1 << 20
     /// Outputs go below this directory; nil puts each beside its input as NAME.exp.npy[.gz].

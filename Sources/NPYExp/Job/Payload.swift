@@ -65,6 +65,8 @@ final class BlockDeflatePayload: ChecksummedPayload {
     private var strategy: DeflateStrategy?
     private let blockSize: Int
     private let jobs: Int
+    /// Whether batches may be handed to the output's writer thread (else each is written before the next is made).
+    private let writeBehind: Bool
     private let batch: AlignedBuffer
     private var filled = 0
     /// Reusable member buffers, one per block of a batch (no allocation per block), made when first needed: two
@@ -75,9 +77,10 @@ final class BlockDeflatePayload: ChecksummedPayload {
 
     init(
         _ destination: OutputFile, framing: Framing = .gzipMembers, level: Int, strategy: StrategyChoice,
-        blockSize: Int, jobs: Int
+        blockSize: Int, jobs: Int, writeBehind: Bool
     ) {
         self.destination = destination
+        self.writeBehind = writeBehind
         self.framing = framing
         self.level = level
         if case .fixed(let s) = strategy { self.strategy = s }
@@ -146,9 +149,10 @@ final class BlockDeflatePayload: ChecksummedPayload {
             }
         }
         let pieces = zip(members, results).map { UnsafeRawBufferPointer(start: $0.base, count: $1.size) }
-        if last && !destination.writesBehind {
-            // The whole payload in one batch (a small file): written here, no thread.
+        if !writeBehind || (last && !destination.writesBehind) {
+            // The whole payload in one batch (a small file), or no writer thread wanted: written here.
             for piece in pieces { try destination.write(piece) }
+            destination.startWriteback()
         } else {
             // Hashed and written on the output's writer thread while the next batch is made in the other set.
             try destination.writeBehind(pieces)

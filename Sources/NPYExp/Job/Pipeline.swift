@@ -239,7 +239,7 @@ public final class ExpPipeline: Sendable {
         gzip
             ? BlockDeflatePayload(
                 output, level: configuration.level, strategy: configuration.strategy,
-                blockSize: configuration.blockSize, jobs: configuration.jobs)
+                blockSize: configuration.blockSize, jobs: configuration.jobs, writeBehind: configuration.writeBehind)
             : PlainPayload(output)
     }
 

@@ -66,6 +66,11 @@ final class TemporaryFile {
         if let failure { throw failure }
     }
 
+    /// Asks the kernel to start writing the file back (advisory; see `OutputFile.startWriteback`).
+    func startWriteback() {
+        _ = npyexp_start_writeback(fd, 0, 0)
+    }
+
     func sync() throws(NPYExpError) {
         try SystemCall.check(fsync(fd), "fsync failed", path: finalPath, category: .output)
     }
@@ -231,6 +236,9 @@ final class OutputFile {
     func stage() -> StagedOutput? {
         stopWriteBehind()
         guard let data else { return nil }
+        // The group's syncfs comes later, for many files at once: start their writeback now, beside the next jobs.
+        data.startWriteback()
+        sidecar?.startWriteback()
         handedOver = true
         return StagedOutput(data: data, sidecar: sidecar)
     }
