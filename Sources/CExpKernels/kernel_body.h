@@ -1,6 +1,9 @@
 // The vector kernel bodies, written once; included after kernel_types.h and the TU's ISA helper macros.
 // See kernel_types.h for the contract and the error analysis.
 
+#ifndef TESTN32
+#define TESTN32(v, m) ((VI)(((v) & (m)) == 0)) // lanes of v with no bit of m set
+#endif
 #define SHIFT 0x1.8p52 // adding it rounds to an integer kept in the low mantissa bits
 
 /// k = round(x * scale) as a double, and in *ki its bit pattern with k (mod 2^51) in the low mantissa bits.
@@ -54,10 +57,12 @@ AI VD f32_eval(VD x) {
 #endif
 
 /// Lanes within the error bound of a float rounding boundary (normal results): a test on the low 32 bits of each
-/// double, which hold the 29 bits below float precision.
+/// double, which hold the 29 bits below float precision. With d = y - m in double ulps, m the nearest float midpoint
+/// (those 29 bits = 2^28), the lanes with -1024 <= d < 1024 are flagged: they and only they have bits 11-28 of
+/// lo + 1024 - 2^28 all clear (one and-test, a single vptestnmd on AVX-512).
 AI VI f32_near(VD y) {
     VUI lo = ROUNDBITS((VUI2)y);
-    return (VI)((lo + (1024 - 0x10000000u)) & 0x1fffffffu) <= 2048; // masked: signed compare is exact
+    return TESTN32(lo + (1024 - 0x10000000u), 0x1ffff800u);
 }
 
 /// Fast form: W lanes in double from x as it is. *near: f32_near; *rare: lanes outside [-87.33, 88.72] or NaN
@@ -67,6 +72,15 @@ AI VD f32_core(VF xf, VI *near, VI *rare) {
     *near = f32_near(y);
     *rare = ~(VI)(xf >= -87.33f) | (VI)(xf > 88.72f); // ~(x >= a) also flags NaN
     return y;
+}
+
+/// W doubles rounded once to float and stored, each half on its own: no lane insert to join the halves (AVX-512: two
+/// 256-bit stores instead of vinserti64x4 and one 512-bit store).
+AI void store_f(float *p, VD d) {
+    VFH a = __builtin_convertvector(__builtin_shufflevector(d, d, LO_HALF), VFH);
+    VFH b = __builtin_convertvector(__builtin_shufflevector(d, d, HI_HALF), VFH);
+    memcpy(p, &a, sizeof a);
+    memcpy(p + W / 2, &b, sizeof b);
 }
 
 AI VF select_f(VI m, VF a, VF b) { return (VF)(((VI)a & m) | ((VI)b & ~m)); }
@@ -136,10 +150,11 @@ AI size_t f32_pairs(const float *x, float *y, size_t i, size_t end, int clamped)
         VI na, nb, fa, fb;
         VD da = clamped ? f32_core_clamped(xa, &na, &fa) : f32_core(xa, &na, &fa);
         VD db = clamped ? f32_core_clamped(xb, &nb, &fb) : f32_core(xb, &nb, &fb);
-        VF ya = __builtin_convertvector(da, VF), yb = __builtin_convertvector(db, VF);
-        memcpy(y + i, &ya, sizeof ya);
-        memcpy(y + i + W, &yb, sizeof yb);
-        if (__builtin_expect(ANY32(na | nb | fa | fb), 0)) {
+        store_f(y + i, da);
+        store_f(y + i + W, db);
+        // Four tests, not one test of na | nb | fa | fb: on AVX-512 the masks stay in mask registers (an or of the
+        // vectors made clang expand each compare mask into a vector first, two operations more per block).
+        if (__builtin_expect(ANY32(na) | ANY32(nb) | ANY32(fa) | ANY32(fb), 0)) {
             taken++;
             if (clamped) {
                 f32_slow_clamped(xa, da, na, fa, y + i);
@@ -172,8 +187,7 @@ void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
         memcpy(&xa, bx, sizeof xa);
         VI na, ra;
         VD da = f32_core(xa, &na, &ra);
-        VF ya = __builtin_convertvector(da, VF);
-        memcpy(by, &ya, sizeof ya);
+        store_f(by, da);
         f32_slow(xa, da, na, ra, by);
         memcpy(y + i, by, m * sizeof(float));
     }

@@ -5,6 +5,7 @@
 //   MADD(a, b, c)  a * b + c (fused in the FMA paths; the error bounds below hold either way)
 //   PAIRS128(j, &bits, &tail) both words of entry j (< 128) of npyexp_t128_pairs for W lanes (baseline, AVX2)
 //   ANY32(m)       whether any lane of a 32-bit lane mask is set
+//   TESTN32(v, m)  (optional) 32-bit lane mask of the lanes of v with no bit of m set (AVX-512: vptestnmd)
 //   LOOKUP16, LOOKUP32 (optional) uint64 lookup in a 16- / 32-entry table held in registers, index = low bits of i;
 //                  when defined, the float32 / float64 kernels use the table forms written for them (AVX-512)
 //   H2F(h), F2H(f) exact half -> float, float -> half round-to-nearest-even
@@ -20,8 +21,8 @@
 //   |r| <= 0.021661), 2^(j/16) as a double from two registers (vpermt2q, no gather) scaled by adding k << 48, exp(r)
 //   by a degree-5 minimax polynomial (2^-47.65), Horner (~2^-52), one product s * p: total < 2^-46.6, inside the same
 //   2^-45.8 bound. Either way y is within 2^7.2 double ulps of exp(x). A lane is correctly rounded by the single
-//   double -> float conversion unless y lies within 1024 double ulps of a float midpoint (test on the low 32 bits of
-//   y, which hold the 29 bits below float precision): probability about 2^-18 per lane, those lanes take
+//   double -> float conversion unless y - m lies in [-1024, 1024) double ulps for a float midpoint m (test on the low
+//   32 bits of y, which hold the 29 bits below float precision; 1024 > 2^7.2): probability 2^-18 per lane, those take
 //   npyexp_expf_cr. Lanes outside [-87.33, 88.72] or NaN stay in vector form: for x in [-104, 89] y is still a
 //   normal double with the same bound, so the conversion rounds it once, also to a subnormal or to inf; subnormal
 //   results get their own midpoint test on the 2^-149 grid (f32_sub_near); NaN stays NaN, x < -104 gives +0 and
@@ -69,9 +70,16 @@ typedef uint32_t VUI2 __attribute__((vector_size(W * 8))); // a VD seen as 2W 32
 
 #if W == 8
 #define EVEN_WORDS 0, 2, 4, 6, 8, 10, 12, 14
+#define LO_HALF 0, 1, 2, 3
+#define HI_HALF 4, 5, 6, 7
 #elif W == 16
 #define EVEN_WORDS 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define LO_HALF 0, 1, 2, 3, 4, 5, 6, 7
+#define HI_HALF 8, 9, 10, 11, 12, 13, 14, 15
 #endif
+typedef double VDH __attribute__((vector_size(W * 4))); // half a VD
+typedef float VFH __attribute__((vector_size(W * 2)));  // half a VF
+
 /// The low 32 bits of each double lane (little endian), in lane order.
 AI VUI roundbits_generic(VUI2 v) { return __builtin_shufflevector(v, v, EVEN_WORDS); }
 
