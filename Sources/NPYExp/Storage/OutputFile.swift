@@ -155,8 +155,8 @@ final class OutputFile {
     /// returns once the pieces handed over before are written, so their buffers may be reused. The caller keeps
     /// these pieces' bytes untouched until the next `writeBehind` or `finishWrites`.
     func writeBehind(_ pieces: [UnsafeRawBufferPointer]) throws(NPYExpError) {
-        if behind == nil { behind = WriteBehind(self) }
-        try behind!.handOver(pieces)
+        if behind == nil { behind = WriteBehind() }
+        try behind!.handOver(pieces, to: self)
     }
 
     /// Whether writes have been handed to a writer thread (a large output).

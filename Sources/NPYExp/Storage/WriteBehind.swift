@@ -3,7 +3,8 @@
 // next waits for the last, so its owner may reuse a batch's buffers once the batch after it has been handed over,
 // and must call `wait` before freeing them. After each batch it asks the kernel to start writing back what has
 // been written (sync_file_range), so the commit's fsync finds little left to do. The first failure sticks: later
-// batches are dropped and every later `handOver` or `wait` throws it. Relies on Concurrency (ConditionLock,
+// batches are dropped and every later `handOver` or `wait` throws it. The thread holds the output only while it
+// writes a batch (no reference cycle with the output that owns it). Relies on Concurrency (ConditionLock,
 // WorkerThread), OutputFile (the writes themselves).
 #if canImport(Glibc)
 import Glibc
@@ -13,26 +14,25 @@ import Musl
 
 /// A writer thread for one `OutputFile`.
 final class WriteBehind: @unchecked Sendable {
-    // `file` is only written by the thread while a batch is pending; its owner touches it only after `wait`.
-    private unowned let file: OutputFile
     private let lock = ConditionLock()
-    private var pending: [UnsafeRawBufferPointer]?
+    /// The batch in flight and the output it goes to, held (strongly) only while it is written: the output is
+    /// touched by this thread only then, and by its owner only after `wait`.
+    private var pending: (file: OutputFile, pieces: [UnsafeRawBufferPointer])?
     private var failure: NPYExpError?
     private var stopping = false
     private var thread: WorkerThread?
     /// No thread could be made (WorkerThread then runs its body inline): batches are written by `handOver` itself.
     private var inline = false
 
-    init(_ file: OutputFile) {
-        self.file = file
+    init() {
         let creator = pthread_self()
         thread = WorkerThread { [self] in
             if pthread_equal(pthread_self(), creator) != 0 {
                 inline = true
                 return
             }
-            while let pieces = lock.wait(until: { pending != nil || stopping }, then: { pending }) {
-                let failed = write(pieces)
+            while let batch = lock.wait(until: { pending != nil || stopping }, then: { pending }) {
+                let failed = write(batch.pieces, to: batch.file)
                 lock.withLock {
                     if failure == nil { failure = failed }
                     pending = nil
@@ -42,14 +42,15 @@ final class WriteBehind: @unchecked Sendable {
         }
     }
 
-    /// Waits for the batch in flight, then hands `pieces` over to be written in order; throws the first failure.
-    func handOver(_ pieces: [UnsafeRawBufferPointer]) throws(NPYExpError) {
+    /// Waits for the batch in flight, then hands `pieces` over to be written to `file` in order; throws the first
+    /// failure.
+    func handOver(_ pieces: [UnsafeRawBufferPointer], to file: OutputFile) throws(NPYExpError) {
         try wait()
         if inline {
-            if let failed = write(pieces) { throw failed }
+            if let failed = write(pieces, to: file) { throw failed }
             return
         }
-        lock.withLock { pending = pieces }
+        lock.withLock { pending = (file, pieces) }
         lock.broadcast()
     }
 
@@ -68,7 +69,7 @@ final class WriteBehind: @unchecked Sendable {
     }
 
     /// Writes one batch (unless an earlier one failed) and starts its writeback; the failure, if any.
-    private func write(_ pieces: [UnsafeRawBufferPointer]) -> NPYExpError? {
+    private func write(_ pieces: [UnsafeRawBufferPointer], to file: OutputFile) -> NPYExpError? {
         if lock.withLock({ failure != nil }) { return nil }
         do throws(NPYExpError) {
             for piece in pieces { try file.writeNow(piece) }
