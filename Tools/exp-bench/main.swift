@@ -1,5 +1,6 @@
 // exp-bench: throughput of the exp kernels (Gelem/s) per dtype and per available code path, next to numpy's np.exp
-// on the same data in the same run (python3 subprocess, best and median of several runs) when python3 + numpy exist.
+// on the same data in the same run (python3 subprocess, best and median of several runs) when python3 + numpy exist;
+// on an AVX-512 CPU the AVX2 path's ratios are against numpy with its AVX-512 kernels turned off (its AVX2 ones).
 //   exp-bench [float32|float64|float16|complex64|complex128 ...]   (default: all)
 // For each path: streaming over 64 MiB in-memory arrays (the brief's measure) on one thread and on all cores
 // (DispatchQueue.concurrentPerform, one slice per core), and in cache: one sweep over a 1 MiB array timed on its
@@ -89,7 +90,8 @@ nonisolated(unsafe) var parallelRuns = (total: 0, parallel: 0)
 
 /// numpy np.exp on the same bytes: (best, median) seconds of a whole pass and of one call on the first `cacheBytes`,
 /// or nil without python3/numpy.
-func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String, cacheCount: Int) -> [Double]? {
+/// `disabling` lists numpy dispatch targets to turn off (NPY_DISABLE_CPU_FEATURES), e.g. its AVX-512 kernels.
+func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String, cacheCount: Int, disabling: String? = nil) -> [Double]? {
     let path = NSTemporaryDirectory() + "exp-bench-\(getpid()).bin"
     guard FileManager.default.createFile(atPath: path, contents: Data(raw)) else { return nil }
     defer { try? FileManager.default.removeItem(atPath: path) }
@@ -108,6 +110,9 @@ func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String, cacheCount: Int) ->
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = ["python3", "-c", script]
+    if let disabling {
+        p.environment = ProcessInfo.processInfo.environment.merging(["NPY_DISABLE_CPU_FEATURES": disabling]) { $1 }
+    }
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = Pipe()
@@ -120,6 +125,9 @@ func numpyTime(_ raw: UnsafeRawBufferPointer, dtype: String, cacheCount: Int) ->
 }
 
 func fmt(_ v: Double) -> String { String(format: "%.2f", v) }
+
+/// numpy's AVX-512 dispatch targets (numpy 2.x names); turned off, numpy falls back to its AVX2 + FMA kernels.
+let numpyAVX512Targets = "X86_V4,AVX512_ICL,AVX512_SPR"
 
 func run<T>(_ c: Case, _ fill: (Int, inout SplitMix64) -> T,
             _ kernel: @escaping @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>, ExpKernels.Path) -> Void) {
@@ -135,16 +143,28 @@ func run<T>(_ c: Case, _ fill: (Int, inout SplitMix64) -> T,
     let cn = cacheBytes / MemoryLayout<T>.stride
     let sweeps = n / cn
     let cx = UnsafeMutableBufferPointer(rebasing: x[0..<cn]), cy = UnsafeMutableBufferPointer(rebasing: y[0..<cn])
-    let np = numpyTime(UnsafeRawBufferPointer(x), dtype: c.numpyDtype, cacheCount: sweeps)
     let ce = Double(cn / c.elementScalars)
     func rates(_ t: (best: Double, median: Double), _ e: Double) -> (Double, Double) { (e / t.best / 1e9, e / t.median / 1e9) }
-    let npStream = np.map { rates(($0[0], $0[1]), Double(elements)) }, npCache = np.map { rates(($0[2], $0[3]), ce) }
-    if let s = npStream, let k = npCache {
-        print("\(c.name) (\(elements) elements, \(bytes >> 20) MiB): numpy stream \(fmt(s.0)) (median \(fmt(s.1))), cache \(fmt(k.0)) (median \(fmt(k.1)))")
-    } else {
-        print("\(c.name) (\(elements) elements, \(bytes >> 20) MiB): numpy n/a")
+    /// numpy's stream and cache rates, printed under `label`.
+    func numpyRates(_ label: String, disabling: String? = nil) -> (stream: (Double, Double), cache: (Double, Double))? {
+        guard let t = numpyTime(UnsafeRawBufferPointer(x), dtype: c.numpyDtype, cacheCount: sweeps, disabling: disabling)
+        else {
+            print("\(c.name) (\(elements) elements, \(bytes >> 20) MiB): \(label) n/a")
+            return nil
+        }
+        let s = rates((t[0], t[1]), Double(elements)), k = rates((t[2], t[3]), ce)
+        print("\(c.name) (\(elements) elements, \(bytes >> 20) MiB): \(label) stream \(fmt(s.0)) (median \(fmt(s.1))), cache \(fmt(k.0)) (median \(fmt(k.1)))")
+        return (s, k)
     }
+    let numpy = numpyRates("numpy")
+    // On an AVX-512 CPU numpy runs its AVX-512 kernels; the AVX2 path is also set beside numpy's AVX2 (X86_V3)
+    // kernels, numpy's AVX-512 targets turned off, as numpy runs on a CPU without AVX-512.
+    let numpyAVX2 = ExpKernels.availablePaths.contains(.avx512)
+        ? numpyRates("numpy without AVX-512 (NPY_DISABLE_CPU_FEATURES=\(numpyAVX512Targets))", disabling: numpyAVX512Targets)
+        : nil
     for path in ExpKernels.availablePaths {
+        let reference = path == .avx2 ? numpyAVX2 ?? numpy : numpy
+        let npStream = reference?.stream, npCache = reference?.cache
         let k: @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void = { kernel($0, $1, path) }
         let (s1, s1m) = rates(measure(x, y, granule: c.elementScalars, threads: 1, count: reps, k), Double(elements))
         let (sa, sam) = rates(measure(x, y, granule: c.elementScalars, threads: cores, count: reps, k), Double(elements))
@@ -154,8 +174,9 @@ func run<T>(_ c: Case, _ fill: (Int, inout SplitMix64) -> T,
         let (l1, l1m) = rates(measure(cx, cy, granule: c.elementScalars, threads: 1, count: reps, sweeps: 16, k), 16 * ce)
         let (ca, cam) = rates(measure(cx, cy, granule: c.elementScalars, threads: cores, count: reps, sweeps: 16, k), 16 * ce)
         let cachePar = parallelRuns
-        let sr = npStream.map { " = \(fmt(s1 / $0.0))x numpy (medians \(fmt(s1m / $0.1))x)" } ?? ""
-        let cr = npCache.map { " = \(fmt(c1 / $0.0))x numpy (medians \(fmt(c1m / $0.1))x)" } ?? ""
+        let against = path == .avx2 && numpyAVX2 != nil ? "numpy-avx2" : "numpy"
+        let sr = npStream.map { " = \(fmt(s1 / $0.0))x \(against) (medians \(fmt(s1m / $0.1))x)" } ?? ""
+        let cr = npCache.map { " = \(fmt(c1 / $0.0))x \(against) (medians \(fmt(c1m / $0.1))x)" } ?? ""
         let name = path.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
         print("  \(name) stream 1 thread \(fmt(s1)) (median \(fmt(s1m)))\(sr); \(cores) cores \(fmt(sa)) (median \(fmt(sam))) = \(fmt(sa / s1))x (medians \(fmt(sam / s1m))x), parallel in \(streamPar.parallel)/\(streamPar.total) runs")
         print("  \(name) cache  1 thread \(fmt(c1)) (median \(fmt(c1m)))\(cr)")
