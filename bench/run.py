@@ -187,14 +187,17 @@ TRASH = os.path.join(BENCH, "out", ".trash")
 
 def set_aside(path):
     """Clears the way for a timed run by moving the last run's outputs into a trash directory, removed only after
-    every timing. Deleting them here would bias the timings on this machine's ext4 (mounted without a journal):
-    for a minute or more after many deletions, allocating each new inode in that block group scans every recently
-    freed one (ext4's recently_deleted, seen in perf as 70% of a small-file run), so every run would pay per file
-    it creates for the files the run before it deleted; npyexp, which writes a sidecar beside each output, twice."""
-    if path is None or not os.path.lexists(path):
-        return
-    os.makedirs(TRASH, exist_ok=True)
-    os.rename(path, os.path.join(TRASH, f"{len(os.listdir(TRASH))}-{os.path.basename(path)}"))
+    every timing, then writes back whatever the earlier runs left dirty (sync), so that every run starts with no
+    writeback pending. Deleting the outputs here would bias the timings on this machine's ext4 (mounted without a
+    journal): for a minute or more after many deletions, allocating each new inode in that block group scans every
+    recently freed one (ext4's recently_deleted, seen in perf as 70% of a small-file run), so every run would pay per
+    file it creates for the files the run before it deleted; npyexp, which writes a sidecar beside each output,
+    twice. Without the sync, the baselines' unsynced outputs would still be in flight during the next run: npyexp's
+    group commit (syncfs) would write them back, and its own writeback would queue behind them."""
+    if path is not None and os.path.lexists(path):
+        os.makedirs(TRASH, exist_ok=True)
+        os.rename(path, os.path.join(TRASH, f"{len(os.listdir(TRASH))}-{os.path.basename(path)}"))
+    os.sync()
 
 
 def gzip_anatomy(path, fields=None):
@@ -477,7 +480,7 @@ def machine_header(args, notes, load_before):
         + ("; AVX-512" if "avx512f" in flags else "; no AVX-512"),
         f"- OS: {platform.platform()}",
         f"- load average before: {' '.join(f'{x:.2f}' for x in load_before)}",
-        f"- run: reps={args.reps}, jobs={args.jobs}, sets={args.sets}, scale={args.scale}",
+        f"- run: reps={args.reps}, jobs={args.jobs}, sets={args.sets}, scale={args.scale}, settle={args.settle:g} s before each run, sync before each run",
         f"- versions: Python {platform.python_version()}, numpy {np.__version__}, zlib {zlib.ZLIB_RUNTIME_VERSION}, "
         f"pigz {run_text(['pigz', '--version']).split()[-1] if have('pigz') else 'missing'}, "
         f"igzip {run_text(['igzip', '--version']).split()[-1] if have('igzip') else 'missing'}, "
@@ -561,6 +564,9 @@ def main():
     ap.add_argument("--build", action="store_true", help="run swift build -c release --product npyexp first")
     ap.add_argument("--keep-outputs", action="store_true", help="keep each set's outputs under bench/out/")
     ap.add_argument("--no-install", action="store_true", help="do not apt-get/pip install missing baselines")
+    ap.add_argument("--settle", type=float, default=2.0,
+                    help="seconds of idle before each timed run (default 2), so a run does not start on the heels "
+                         "of the last one's load")
     args = ap.parse_args()
     sets = [s for s in args.sets.split(",") if s]
     for s in sets:
@@ -601,6 +607,7 @@ def main():
                 if r.failure:
                     continue
                 set_aside(r.out)
+                time.sleep(args.settle)
                 ok, wall, cpu, rss, err = timed(r.cmd, out)
                 if not ok:
                     first = next((line for line in err.splitlines() if line.strip()), "no message")
