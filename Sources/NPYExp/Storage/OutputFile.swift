@@ -87,7 +87,7 @@ final class TemporaryFile {
         let failure = TemporaryFiles.renameIntoPlace(files.map { ($0.path, $0.finalPath) })
         for file in files { file.done = true }
         if let (index, code) = failure {
-            for file in files[index...] { FileSystem.unlink(file.path) }
+            for file in files[index...] { TemporaryFiles.remove(file.path) }
             let finalPath = files[index].finalPath
             throw NPYExpError(
                 path: finalPath, "cannot rename into place: \(SystemCall.errnoText(code))", category: .output,

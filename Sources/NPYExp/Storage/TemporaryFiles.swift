@@ -20,8 +20,9 @@ public enum TemporaryFiles {
     private struct State {
         /// Registered temporaries: created, or being created (see `creating`).
         var paths: Set<String> = []
-        /// Creations under way: registered before the file is made, so `removeAll()` waits for them to end.
-        var creating = 0
+        /// Creations and renames under way, outside the lock: `removeAll()` waits for them to end (a creation's
+        /// name is registered before the file is made; a rename step's names leave the registry when it ends).
+        var underWay = 0
         /// Set by `removeAll()`: the process is exiting, so no new temporary file may appear.
         var closed = false
     }
@@ -54,14 +55,14 @@ public enum TemporaryFiles {
             let admitted = state.withLock { s -> Bool in
                 if s.closed { return false }
                 s.paths.insert(path)
-                s.creating += 1
+                s.underWay += 1
                 return true
             }
             guard admitted else { return .failure(Errno(ECANCELED)) }
             let fd = SystemCall.retrying { FileSystem.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
             let code = fd >= 0 ? 0 : errno
             state.withLock { s in
-                s.creating -= 1
+                s.underWay -= 1
                 // Not made (or another's file by that name): never to be unlinked as ours.
                 if fd < 0 { s.paths.remove(path) }
             }
@@ -88,25 +89,32 @@ public enum TemporaryFiles {
 
     static func unregister(_ path: String) { state.withLock { _ = $0.paths.remove(path) } }
 
-    /// Renames each temporary to its final path, in order, under the lock `removeAll()` takes, so a signal arriving
-    /// meanwhile waits until all are in place (or none). If a rename fails, the finals already renamed in this call
-    /// are unlinked again (an output never stands without its sidecar) and the rest stay registered for removal.
+    /// Renames each temporary to its final path, in order, as one step under way: a signal arriving meanwhile
+    /// (`removeAll()`) waits until all are in place (or none). The renames run outside the lock, so other jobs'
+    /// creations do not wait on them. If a rename fails, the finals already renamed in this call are unlinked again
+    /// (an output never stands without its sidecar) and the rest stay registered for the caller to `remove`.
     /// Returns the index that failed and its errno, or nil.
     static func renameIntoPlace(_ files: [(temporary: String, final: String)]) -> (index: Int, errno: Int32)? {
-        // errno travels out of the lock as a value: unlocking may make system calls of its own.
-        state.withLock { s -> (Int, Int32)? in
-            if s.closed { return (0, ECANCELED) }
-            for (k, file) in files.enumerated() {
-                if FileSystem.rename(file.temporary, file.final) == -1 {
-                    let code = errno
-                    for done in files[..<k] { FileSystem.unlink(done.final) }
-                    for rest in files[k...] { s.paths.remove(rest.temporary) }
-                    return (k, code)
-                }
-                s.paths.remove(file.temporary)
-            }
-            return nil
+        let admitted = state.withLock { s -> Bool in
+            if s.closed { return false }
+            s.underWay += 1
+            return true
         }
+        guard admitted else { return (0, ECANCELED) }
+        var failure: (Int, Int32)?
+        for (k, file) in files.enumerated() where FileSystem.rename(file.temporary, file.final) == -1 {
+            failure = (k, errno)
+            for done in files[..<k] { FileSystem.unlink(done.final) }
+            break
+        }
+        // Renamed temporaries leave the registry; any not renamed stay in it until the caller removes them.
+        let renamed = failure.map { files[..<$0.0] } ?? files[...]
+        state.withLock { s in
+            for file in renamed { s.paths.remove(file.temporary) }
+            s.underWay -= 1
+        }
+        state.broadcast()
+        return failure
     }
 
     /// Unlinks `path` if it is still registered (not yet renamed into place).
@@ -120,8 +128,9 @@ public enum TemporaryFiles {
     /// normal thread, so locks and allocation are safe there) right before it exits with 128+N.
     public static func removeAll() {
         state.withLock { $0.closed = true }
-        // Creations under way end in moments (one open each); then every registered path is a file of ours.
-        state.wait(until: { $0.creating == 0 }) { s in
+        // Steps under way end in moments (one open, or a pair of renames); then every registered path is a
+        // temporary file of ours.
+        state.wait(until: { $0.underWay == 0 }) { s in
             for path in s.paths { FileSystem.unlink(path) }
             s.paths.removeAll()
         }
