@@ -2,7 +2,7 @@
 // (the input's digest costs no second pass), and held under flock(2) while processed so that overlapping runs do
 // each input once; a locked regular file is read up to its size at opening, without the read(2) that returns 0.
 // A large input's reader thread hands the hashing to a thread of its own (`HashThread`), so SHA-256 of one piece and
-// inflate of the same piece run at once. Relies on Glibc, Crypto and Concurrency (ConditionLock, WorkerThread).
+// inflate of the same piece run at once. Relies on Glibc, Crypto and Concurrency (HandOffThread).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -159,58 +159,34 @@ final class InputFile {
 /// `wait` returns, so the reading thread inflates a piece while it is being hashed. The hasher is touched only by the
 /// thread while a piece is out, and only by the owner once `wait` has returned; the lock guards the rest.
 final class HashThread: @unchecked Sendable {
-    private let lock = ConditionLock()
-    private var piece: UnsafeRawBufferPointer?
-    private var stopping = false
-    private var hasher: SHA256
-    private var thread: WorkerThread?
-    /// No thread could be made (WorkerThread then runs its body inline): pieces are hashed by `start` itself.
-    private var inline = false
+    /// The running hash, shared with the worker: touched by it only while a piece is out, by the owner only after
+    /// `wait` (see HandOffThread).
+    private final class Running {
+        var hasher: SHA256
+        init(_ hasher: SHA256) { self.hasher = hasher }
+    }
+    private let running: Running
+    private let worker: HandOffThread<UnsafeRawBufferPointer>
 
     /// Continues `earlier` (the hash of what was read before the move).
     init(_ earlier: SHA256) {
-        hasher = earlier
-        let creator = pthread_self()
-        thread = WorkerThread { [self] in
-            if pthread_equal(pthread_self(), creator) != 0 {
-                lock.withLock { inline = true }
-                return
-            }
-            while let next = lock.wait(until: { piece != nil || stopping }, then: { piece }) {
-                self.hasher.update(bufferPointer: next)
-                lock.withLock { piece = nil }
-                lock.broadcast()
-            }
-        }
+        let running = Running(earlier)
+        self.running = running
+        worker = HandOffThread { running.hasher.update(bufferPointer: $0) }
     }
 
     /// Hashes `bytes` on the thread; the caller leaves them untouched until `wait` returns.
-    func start(_ bytes: UnsafeRawBufferPointer) {
-        if lock.withLock({ inline }) {
-            hasher.update(bufferPointer: bytes)
-            return
-        }
-        lock.withLock { piece = bytes }
-        lock.broadcast()
-    }
+    func start(_ bytes: UnsafeRawBufferPointer) { worker.handOver(bytes) }
 
     /// Waits until the piece handed over (if any) is hashed.
-    func wait() {
-        lock.wait(until: { piece == nil }, then: {})
-    }
+    func wait() { worker.wait() }
 
     /// The hash of everything handed over so far.
     func settled() -> SHA256 {
         wait()
-        return hasher
+        return running.hasher
     }
 
     /// Finishes the piece in hand, then ends the thread and waits for it.
-    func stop() {
-        wait()
-        lock.withLock { stopping = true }
-        lock.broadcast()
-        thread?.join()
-        thread = nil
-    }
+    func stop() { worker.stop() }
 }

@@ -1,8 +1,9 @@
-// Concurrency: the two primitives the job layer builds its hand-offs on. `ConditionLock` is a mutex with a condition
+// Concurrency: the primitives the job layer builds its hand-offs on. `ConditionLock` is a mutex with a condition
 // variable (pthread), for queues whose waiters must be woken by cancellation in any state: unlike a counting
 // semaphore it has no "value below its initial value" to trap on when it is released with work still queued.
 // `WorkerThread` runs a producer on a thread of its own, outside Dispatch's pool, so a producer blocked on a full
-// queue never holds a pool thread that `concurrentPerform` needs. Relies on Glibc (pthread).
+// queue never holds a pool thread that `concurrentPerform` needs. `HandOffThread` is a worker thread that takes one
+// item at a time from its owner (the input's hash thread, an output's writer thread). Relies on Glibc (pthread).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -82,4 +83,61 @@ final class WorkerThread: @unchecked Sendable {
     }
 
     deinit { join() }
+}
+
+/// A thread that does `work` on one item at a time, handed over by its owner: handing over the next item, `wait`
+/// and `stop` all wait for the item in hand first, so the owner may reuse what an item points to once it has handed
+/// over the next one or waited. Whatever `work` writes is the owner's to read after `wait`. If no thread can be
+/// made, items are worked on by `handOver` itself. The thread holds this object until `stop`, which the owner must
+/// call.
+final class HandOffThread<Item>: @unchecked Sendable {
+    private let lock = ConditionLock()
+    /// The item in hand, held until its work is done.
+    private var pending: Item?
+    private var stopping = false
+    private var thread: WorkerThread?
+    /// No thread could be made (WorkerThread then runs its body inline).
+    private var inline = false
+    private let work: (Item) -> Void
+
+    init(_ work: @escaping (Item) -> Void) {
+        self.work = work
+        let creator = pthread_self()
+        thread = WorkerThread { [self] in
+            if pthread_equal(pthread_self(), creator) != 0 {
+                lock.withLock { inline = true }
+                return
+            }
+            while let item = lock.wait(until: { pending != nil || stopping }, then: { pending }) {
+                work(item)
+                lock.withLock { pending = nil }
+                lock.broadcast()
+            }
+        }
+    }
+
+    /// Waits for the item in hand, then hands `item` over.
+    func handOver(_ item: Item) {
+        wait()
+        if lock.withLock({ inline }) {
+            work(item)
+            return
+        }
+        lock.withLock { pending = item }
+        lock.broadcast()
+    }
+
+    /// Waits until the item in hand (if any) is done.
+    func wait() {
+        lock.wait(until: { pending == nil }, then: {})
+    }
+
+    /// Finishes the item in hand, then ends the thread and waits for it.
+    func stop() {
+        wait()
+        lock.withLock { stopping = true }
+        lock.broadcast()
+        thread?.join()
+        thread = nil
+    }
 }
