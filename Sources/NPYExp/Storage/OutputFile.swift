@@ -167,8 +167,9 @@ final class OutputFile {
         try behind?.wait()
     }
 
-    /// Waits for the writer thread (if any) to finish what it holds and ends it; failures are left to
-    /// `finishWrites`. Anything that frees buffers handed to `writeBehind`, or ends this output, calls it first.
+    /// Waits for the writer thread (if any) to finish what it holds and ends it. A failure `finishWrites` has not
+    /// thrown yet is dropped: where the outcome matters (a payload's `finish`, `commit`) `finishWrites` comes first.
+    /// Anything that frees buffers handed to `writeBehind`, or ends this output, calls it first.
     func stopWriteBehind() {
         behind?.stop()
         behind = nil
