@@ -1,6 +1,8 @@
 // CSystem: thin wrappers over glibc calls that need _GNU_SOURCE (see csystem.h).
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 #include "csystem.h"
 
@@ -22,5 +24,28 @@ int npyexp_start_writeback(int fd, long long offset, long long count) {
     (void)offset;
     (void)count;
     return 0;
+#endif
+}
+
+int npyexp_open_unnamed(const char *directory) {
+#if defined(__linux__) && defined(O_TMPFILE)
+    return open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+#else
+    (void)directory;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
+int npyexp_link_unnamed(int fd, const char *path) {
+#if defined(__linux__)
+    char source[40];
+    snprintf(source, sizeof source, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, source, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+#else
+    (void)fd;
+    (void)path;
+    errno = EOPNOTSUPP;
+    return -1;
 #endif
 }

@@ -53,8 +53,9 @@ struct OutputOptions: ParsableArguments {
     var effectiveLevel: Int { shorthandLevels.first ?? level ?? 6 }
 
     func validate() throws {
-        // A bad NPYEXP_INFLATE is one usage error, not a failure of every input.
+        // A bad NPYEXP_INFLATE or NPYEXP_TEMPORARIES is one usage error, not a failure of every input.
         if case .failure(let error) = Inflater.selection { throw ValidationError(error.description) }
+        if let problem = TemporaryFiles.selectionProblem { throw ValidationError(problem) }
         if let level, !(0...9).contains(level) { throw ValidationError("--level must be 0-9, got \(level)") }
         let shorthands = shorthandLevels
         if shorthands.count > 1 || (shorthands.count == 1 && level != nil && level != shorthands[0]) {

@@ -61,7 +61,10 @@ enum MatrixFault: String, CaseIterable, CustomTestStringConvertible {
 struct MatrixCell: CustomTestStringConvertible, Sendable {
     var fault: MatrixFault
     var path: MatrixPath
-    var testDescription: String { "\(fault.rawValue) x \(path.rawValue)" }
+    /// Named temporaries forced (NPYEXP_TEMPORARIES=named), the fallback where O_TMPFILE is missing; otherwise
+    /// they are unnamed, as on this machine's file systems.
+    var named = false
+    var testDescription: String { "\(fault.rawValue) x \(path.rawValue)" + (named ? " x named" : "") }
 
     static var all: [MatrixCell] {
         var cells: [MatrixCell] = []
@@ -73,6 +76,8 @@ struct MatrixCell: CustomTestStringConvertible, Sendable {
                 let large: [MatrixFault] = [.diskFull, .fileSizeLimit, .terminated]
                 if path == .smallInBatch && large.contains(fault) { continue }
                 cells.append(MatrixCell(fault: fault, path: path))
+                // Each way of making temporaries meets every fault on every path that writes files.
+                if !path.writesToStandardOutput { cells.append(MatrixCell(fault: fault, path: path, named: true)) }
             }
         }
         return cells
@@ -249,11 +254,14 @@ let matrixElements = 3 << 20
         default:
             if cell.path.writesToStandardOutput { shell += " > '\(dir.path)/stdout.bin'" }
         }
+        if cell.named { shell = "export NPYEXP_TEMPORARIES=named; " + shell }
         if cell.fault == .terminated {
             let child = try Spawned("/bin/sh", ["-c", shell], in: dir)
-            // Wait until the run is writing (a temporary exists, or output bytes appear), then stop it.
+            // Wait until the run is writing (a temporary exists, or output bytes appear), then stop it. The shell
+            // execs npyexp, so the child's PID is npyexp's.
             let started = poll(timeout: 20) {
                 (try? temporariesBelow(dir).isEmpty == false) == true
+                    || !unnamedTemporaries(of: child.pid, below: dir).isEmpty
                     || ((try? FileManager.default.attributesOfItem(atPath: dir.path + "/stdout.bin")[.size] as? Int)
                         ?? 0) > 0
             }

@@ -1,10 +1,10 @@
-// Signals at random moments: one batch of mixed inputs (large and small, plain, gzip, npyexp's own blocks and an
-// .npz archive) is stopped again and again by SIGTERM, SIGINT or SIGHUP after a seeded random delay, so the signal
-// lands anywhere: planning, reading, exp, deflate, the group commit's syncs and renames, the sidecars. After every
-// stop: the documented status (128 + signal, or 0 when the run finished first), no temporary anywhere, and every
-// output that stands verifies with coreutils together with its sidecar (no output without its sidecar, none
-// partial). A last run without a signal completes the rest, and every output then equals an uninterrupted run's.
-// Relies on the binary, numpy (inputs) and coreutils.
+// Signals at random moments: one batch of mixed inputs (large and small, plain, gzip, npyexp's own blocks and an .npz
+// archive) is stopped again and again by SIGTERM, SIGINT or SIGHUP after a seeded random delay, so the signal lands
+// anywhere: planning, reading, exp, deflate, the group commit's syncs and renames, the sidecars. After every stop: the
+// documented status (128 + signal, or 0 when the run finished first), no temporary anywhere, and every output that
+// stands verifies with coreutils together with its sidecar (no output without its sidecar, none partial), with unnamed
+// and named temporaries in turn. A last run without a signal completes the rest, and every output then equals an
+// uninterrupted run's. Relies on the binary, numpy (inputs) and coreutils.
 import Foundation
 import Testing
 import ToolSupport
@@ -43,12 +43,14 @@ import Glibc
         var interrupted = 0
         for round in 0..<12 {
             let sig = signals[round % 3]
-            let p = try Spawned(Paths.binary, ["-o", out.path, input.path])
+            // Both kinds of temporary: unnamed (linked into place, or over an earlier round's output) and named.
+            let kind = round % 4 < 2 ? "unnamed" : "named"
+            let p = try Spawned(Paths.binary, ["-o", out.path, input.path], environment: ["NPYEXP_TEMPORARIES": kind])
             usleep(UInt32.random(in: 0...1_500_000, using: &generator))
             kill(p.pid, sig)
             let r = try p.wait()
             #expect(!r.terminatedBySignal && (r.status == 128 + sig || r.status == 0),
-                    "round \(round), signal \(sig): status \(r.status), \(r.stderr)")
+                    "round \(round), signal \(sig), \(kind): status \(r.status), \(r.stderr)")
             if r.status != 0 { interrupted += 1 }
             let names = allNames(in: out)
             #expect(!names.contains { $0.contains(".npyexp-tmp.") }, "round \(round): temporaries \(names)")

@@ -15,7 +15,9 @@ final class Spawned {
     private let outHandle: FileHandle
     private let errHandle: FileHandle
 
-    init(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws {
+    init(_ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:])
+        throws
+    {
         _ = ignoreSIGPIPE
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("npyexp-spawn-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -26,6 +28,9 @@ final class Spawned {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = outHandle
         process.standardError = errHandle
@@ -45,6 +50,21 @@ final class Spawned {
             stdout: try Data(contentsOf: scratch.appendingPathComponent("out")),
             stderr: String(decoding: try Data(contentsOf: scratch.appendingPathComponent("err")), as: UTF8.self),
             terminatedBySignal: process.terminationReason == .uncaughtSignal)
+    }
+}
+
+/// Sizes of the unnamed temporaries (O_TMPFILE) that process `pid` holds open below `dir`: the kernel shows each
+/// in /proc/PID/fd as `DIR/#INODE (deleted)`.
+func unnamedTemporaries(of pid: Int32, below dir: URL) -> [Int] {
+    let fds = "/proc/\(pid)/fd"
+    let prefix = dir.resolvingSymlinksInPath().path + "/"
+    return ((try? FileManager.default.contentsOfDirectory(atPath: fds)) ?? []).compactMap { fd -> Int? in
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: fds + "/" + fd),
+            target.hasPrefix(prefix), target.hasSuffix(" (deleted)"), target.contains("/#")
+        else { return nil }
+        var st = stat()
+        guard stat(fds + "/" + fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(st.st_size)
     }
 }
 

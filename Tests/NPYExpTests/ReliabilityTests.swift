@@ -86,8 +86,10 @@ import Glibc
 
     // MARK: signals and leftovers
 
-    @Test func signalsRemoveTemporariesAndSigkillLeftoversAreSweptByTheNextRun() throws {
-        let dir = try scratchDirectory("signals")
+    /// Both kinds of temporary: unnamed (O_TMPFILE, the default where the file system has it) and named (forced).
+    @Test(arguments: ["unnamed", "named"])
+    func signalsRemoveTemporariesAndSigkillLeftoversAreSweptByTheNextRun(kind: String) throws {
+        let dir = try scratchDirectory("signals-\(kind)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("big.npy")
         try makeNormalInput(input, elements: 50_000_000)  // 200 MB: level 9 keeps the write going for seconds
@@ -95,9 +97,10 @@ import Glibc
         let arguments = ["--gzip", "-l", "9", "--strategy", "default", "-o", out.path, input.path]
         /// Starts a run and returns once its temporary file holds data, i.e. in the middle of the write.
         func startAndWaitForData() throws -> Spawned {
-            let p = try Spawned(Paths.binary, arguments)
+            let p = try Spawned(Paths.binary, arguments, environment: ["NPYEXP_TEMPORARIES": kind])
             let writing = poll(timeout: 60) {
-                temporaries(in: out).contains { name in
+                if kind == "unnamed" { return unnamedTemporaries(of: p.pid, below: out).contains { $0 > 0 } }
+                return temporaries(in: out).contains { name in
                     let size = (try? FileManager.default.attributesOfItem(
                         atPath: out.appendingPathComponent(name).path)[.size] as? Int) ?? 0
                     return size > 0
@@ -113,11 +116,16 @@ import Glibc
             #expect(!r.terminatedBySignal && r.status == 128 + sig, "signal \(sig): \(r.status) \(r.stderr)")
             #expect(allNames(in: out).isEmpty, "signal \(sig) left \(allNames(in: out))")
         }
-        // SIGKILL cannot be caught: the temporary stays, but nothing ever appears under the output's name.
+        // SIGKILL cannot be caught: an unnamed temporary goes with the process; a named one stays, but nothing ever
+        // appears under the output's name.
         let p = try startAndWaitForData()
         kill(p.pid, SIGKILL)
         let killed = try p.wait()
         #expect(killed.terminatedBySignal)
+        if kind == "unnamed" {
+            #expect(allNames(in: out).isEmpty, "SIGKILL left \(allNames(in: out))")
+            return
+        }
         let leftover = temporaries(in: out)
         #expect(leftover.count == 1)
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("big.npy.gz").path))
@@ -315,7 +323,9 @@ import Glibc
         try makeNormalInput(input, elements: 4_000_000)  // 16 MB at level 9: long enough to touch it meanwhile
         let out = dir.appendingPathComponent("out")
         let p = try Spawned(Paths.binary, ["--gzip", "-l", "9", "--strategy", "default", "-o", out.path, input.path])
-        #expect(poll(timeout: 30) { !temporaries(in: out).isEmpty })
+        #expect(poll(timeout: 30) {
+            !unnamedTemporaries(of: p.pid, below: out).isEmpty || !temporaries(in: out).isEmpty
+        })
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: input.path)
         let r = try p.wait()
         #expect(r.status == 1)

@@ -155,7 +155,7 @@ struct ProducerFailure: Error {}
         for i in 0..<3 { _ = group.add(try entry(dir, "f\(i).npy")) }
         let reports = group.flush()
         #expect(reports.filter { $0.error != nil }.count == 1)
-        #expect(reports[1].error?.message.contains("cannot rename into place") == true, "\(reports)")
+        #expect(reports[1].error?.message.contains("cannot move into place") == true, "\(reports)")
         for i in [0, 2] { #expect(try coreutilsChecksumOK(sidecar: dir.appendingPathComponent("f\(i).npy.sha256"))) }
         // f1: no output stands without its sidecar.
         var isDir: ObjCBool = false

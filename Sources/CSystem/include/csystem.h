@@ -8,4 +8,13 @@ int npyexp_syncfs(int fd);
 /// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writing back the dirty pages of [offset, offset + count)
 /// without waiting for them (a later fsync then has less to do); 0, or -1 with errno set. A no-op elsewhere.
 int npyexp_start_writeback(int fd, long long offset, long long count);
+
+/// open(2) with O_TMPFILE: a new regular file (mode 0644, read-write) in `directory` with no name, which vanishes
+/// when its last descriptor closes unless linked; the descriptor, or -1 with errno set (EOPNOTSUPP or EISDIR where
+/// the file system or kernel has no O_TMPFILE; EOPNOTSUPP elsewhere than Linux).
+int npyexp_open_unnamed(const char *directory);
+
+/// linkat(2) of the unnamed file open as `fd` to `path`, through /proc/self/fd (no capability needed): 0, or -1
+/// with errno set (EEXIST when `path` is taken).
+int npyexp_link_unnamed(int fd, const char *path);
 #endif

@@ -1,11 +1,11 @@
-// CommitGroup: durability for many outputs at the price of a few syncs. Outputs and sidecars of a batch are written
-// to their temporaries unsynced and staged here, still locked; one syncfs(2) per file system makes all their data
-// durable, the renames follow, and a second syncfs makes the renames durable. An output path therefore never shows
-// data that is not on disk, as with the per-file fsync + rename + directory fsync, but a batch of thousands of small
-// files costs two syncs instead of three fsyncs each (design notes: fsync ~0.6 ms per file, one syncfs after many
-// writes ~16 ms); batches hold up to 256 inputs (fewer when the descriptor limit is low), and staged files have
-// started their writeback already, so each syncfs has little left to wait for. A failed sync is never retried as if the data were safe: the whole group fails.
-// Relies on Glibc (rename), CSystem (syncfs) and Synchronization.Mutex.
+// CommitGroup: durability for many outputs at the price of a few syncs. Outputs and sidecars of a batch are written to
+// their temporaries unsynced and staged here, still open; one syncfs(2) per file system makes all their data durable,
+// the renames (or links, see TemporaryFiles) follow, and a second syncfs makes them durable. An output path therefore
+// never shows data that is not on disk, as with the per-file fsync + rename + directory fsync, but a batch of thousands
+// of small files costs two syncs instead of three fsyncs each (design notes: fsync ~0.6 ms per file, one syncfs after
+// many writes ~16 ms); batches hold up to 256 inputs (fewer when the descriptor limit is low), and staged files have
+// started their writeback already, so each syncfs has little left to wait for. A failed sync is never retried as if the
+// data were safe: the whole group fails. Relies on Glibc (rename), CSystem (syncfs) and Synchronization.Mutex.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -82,7 +82,7 @@ final class CommitGroup: Sendable {
             }
             for (i, entry) in entries.enumerated() {
                 do throws(NPYExpError) {
-                    try entry.staged.renameBoth()
+                    try entry.staged.placeBoth()
                 } catch {
                     entry.staged.discard()
                     reports[i].status = .failed(error)

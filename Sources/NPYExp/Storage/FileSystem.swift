@@ -6,7 +6,7 @@
 // that bytes -> String -> bytes is the identity for every name. Valid UTF-8 names are unchanged. Paths go back to
 // bytes here before every system call, and text that carries names (sidecars, sums files, messages) is written with
 // `bytes(of:)`, so a non-UTF-8 name is read, processed and written back with the very same bytes. All platform
-// `#if` for these calls is here. Relies on Glibc.
+// `#if` for these calls is here. Relies on Glibc and CSystem (O_TMPFILE, linkat).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -14,6 +14,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSystem
 
 /// Path-taking system calls on byte-exact names.
 enum FileSystem {
@@ -125,6 +126,16 @@ enum FileSystem {
     @discardableResult
     static func rename(_ from: String, _ to: String) -> Int32 {
         withPath(from) { a in withPath(to) { b in Glibc.rename(a, b) } }
+    }
+
+    /// A new unnamed regular file in `directory` (O_TMPFILE, mode 0644), or -1 with errno set.
+    static func openUnnamed(inDirectory directory: String) -> Int32 {
+        withPath(directory.isEmpty ? "." : directory) { npyexp_open_unnamed($0) }
+    }
+
+    /// Gives the unnamed file open as `fd` the name `path`: 0, or -1 with errno set (EEXIST when taken).
+    static func linkUnnamed(_ fd: Int32, to path: String) -> Int32 {
+        withPath(path) { npyexp_link_unnamed(fd, $0) }
     }
 
     /// The resolved path, or nil (errno set) when it cannot be resolved.

@@ -1,12 +1,13 @@
-// OutputFile: the one way anything is written. Every byte of an output goes to a hidden, locked temporary file in
-// the output's directory through a running SHA-256; the `.sha256` sidecar (coreutils line plus the provenance
-// comment) goes to a second temporary; only then are both renamed into place, output first, sidecar last, so a
-// sidecar in place always describes a complete output. An output is never left in place without its sidecar by a
-// failure between the two renames (the output is removed again). `commit(durable:)` is PostgreSQL's durable_rename
-// for one output (fsync, rename, fsync the directory); `stage()` hands both temporaries, still locked, to a
-// `CommitGroup` that makes a whole batch durable with two syncfs calls. Standard output is an OutputFile too (no
-// temporary, no sidecar), so the job writes through one type. A large output's batches are hashed and written on a
-// thread of its own (`writeBehind`, see WriteBehind), which every step that ends the output waits for first.
+// OutputFile: the one way anything is written. Every byte of an output goes to a temporary file in the output's
+// directory (unnamed where the file system allows, else hidden and locked: see TemporaryFiles) through a running
+// SHA-256; the `.sha256` sidecar (coreutils line plus the provenance comment) goes to a second temporary; only then
+// are both put in place (linked, or renamed), output first, sidecar last, so a sidecar in place always describes a
+// complete output. An output is never left in place without its sidecar by a failure between the two (the output is
+// removed again). `commit(durable:)` is PostgreSQL's durable_rename for one output (fsync, put in place, fsync the
+// directory); `stage()` hands both temporaries, still open, to a `CommitGroup` that makes a whole batch durable with
+// two syncfs calls. Standard output is an OutputFile too (no temporary, no sidecar), so the job writes through one
+// type. A large output's batches are hashed and written on a thread of its own (`writeBehind`, see WriteBehind),
+// which every step that ends the output waits for first.
 // Relies on Glibc, Crypto (SHA-256), CSystem (writeback), TemporaryFiles.
 #if canImport(Glibc)
 import Glibc
@@ -18,10 +19,11 @@ import Darwin
 import CSystem
 import Crypto
 
-/// A temporary file that becomes `finalPath` by rename, or disappears.
+/// A temporary file that becomes `finalPath` (linked or renamed there), or disappears.
 final class TemporaryFile {
     let finalPath: String
-    let path: String
+    /// The temporary's name; nil when it has none (O_TMPFILE).
+    let path: String?
     private(set) var fd: Int32
     private var done = false
 
@@ -75,27 +77,34 @@ final class TemporaryFile {
         try SystemCall.check(fsync(fd), "fsync failed", path: finalPath, category: .output)
     }
 
-    /// Renames the temporary into place. The descriptor (and so the lock) stays open until `close()`.
-    func rename() throws(NPYExpError) {
-        try TemporaryFile.renameTogether([self])
+    /// After an unnamed temporary is linked into place (durable commits): its link count lives in its inode, which
+    /// an fsync of the directory does not write on every file system (ext4 without a journal), so fsync it again.
+    /// Cheap: its data is already on disk. Nothing to do for a renamed one.
+    func syncName() throws(NPYExpError) {
+        if path == nil { try sync() }
     }
 
-    /// Renames temporaries into place in order, as one step: a signal cannot split it (the signal thread's
-    /// removal of temporaries waits for it), and if one rename fails, those already made are taken back out of
+    /// Puts the temporary in place. The descriptor (and so any lock) stays open until `close()`.
+    func place() throws(NPYExpError) {
+        try TemporaryFile.placeTogether([self])
+    }
+
+    /// Puts temporaries in place in order (linked, or renamed), as one step: a signal cannot split it (the signal
+    /// thread's removal of temporaries waits for it), and if one fails, those already placed are taken back out of
     /// place and every temporary of the step is removed. The descriptors stay open until `close()`.
-    static func renameTogether(_ files: [TemporaryFile]) throws(NPYExpError) {
-        let failure = TemporaryFiles.renameIntoPlace(files.map { ($0.path, $0.finalPath) })
+    static func placeTogether(_ files: [TemporaryFile]) throws(NPYExpError) {
+        let failure = TemporaryFiles.placeAll(files.map { .init(temporary: $0.path, fd: $0.fd, final: $0.finalPath) })
         for file in files { file.done = true }
         if let (index, code) = failure {
-            for file in files[index...] { TemporaryFiles.remove(file.path) }
+            for file in files[index...] { if let path = file.path { TemporaryFiles.remove(path) } }
             let finalPath = files[index].finalPath
             throw NPYExpError(
-                path: finalPath, "cannot rename into place: \(SystemCall.errnoText(code))", category: .output,
+                path: finalPath, "cannot move into place: \(SystemCall.errnoText(code))", category: .output,
                 fault: .system(errno: code))
         }
     }
 
-    /// Closes the descriptor, releasing the lock (after `rename()`, or to give up).
+    /// Closes the descriptor, releasing the lock (after `place()`, or to give up).
     func close() {
         if fd >= 0 {
             Glibc.close(fd)
@@ -103,12 +112,11 @@ final class TemporaryFile {
         }
     }
 
-    /// Removes the temporary (if not yet renamed) and closes it; the final path is left untouched.
+    /// Removes the temporary (if not yet placed) and closes it; the final path is left untouched. An unnamed one
+    /// goes with its descriptor.
     func discard() {
-        if !done {
-            done = true
-            TemporaryFiles.remove(path)
-        }
+        if !done, let path { TemporaryFiles.remove(path) }
+        done = true
         close()
     }
 }
@@ -212,7 +220,7 @@ final class OutputFile {
         try file.write(text: text)
     }
 
-    /// Makes the output and its sidecar durable (when `durable`) and visible: fsync both, rename the output, then
+    /// Makes the output and its sidecar durable (when `durable`) and visible: fsync both, put the output in place, then
     /// the sidecar, then fsync the directory.
     func commit(durable: Bool) throws(NPYExpError) {
         guard let data else { return }
@@ -223,8 +231,12 @@ final class OutputFile {
                 try data.sync()
                 try sidecar?.sync()
             }
-            try renameBoth()
-            if durable, let finalPath { try PathTools.syncDirectory(PathTools.split(finalPath).0) }
+            try placeBoth()
+            if durable, let finalPath {
+                try data.syncName()
+                try sidecar?.syncName()
+                try PathTools.syncDirectory(PathTools.split(finalPath).0)
+            }
             data.close()
             sidecar?.close()
         } catch {
@@ -252,12 +264,12 @@ final class OutputFile {
         sidecar?.discard()
     }
 
-    fileprivate func renameBoth() throws(NPYExpError) {
-        try StagedOutput(data: data!, sidecar: sidecar).renameBoth()
+    fileprivate func placeBoth() throws(NPYExpError) {
+        try StagedOutput(data: data!, sidecar: sidecar).placeBoth()
     }
 }
 
-/// An output and its sidecar, fully written to their temporaries, waiting for the group's renames.
+/// An output and its sidecar, fully written to their temporaries, waiting for the group's renames or links.
 struct StagedOutput {
     fileprivate let data: TemporaryFile
     fileprivate let sidecar: TemporaryFile?
@@ -267,8 +279,8 @@ struct StagedOutput {
 
     /// Output first, sidecar last. If the sidecar cannot follow, the output is taken back out of place: an output
     /// never stands without its sidecar because of a failure between the two.
-    func renameBoth() throws(NPYExpError) {
-        try TemporaryFile.renameTogether([data] + (sidecar.map { [$0] } ?? []))
+    func placeBoth() throws(NPYExpError) {
+        try TemporaryFile.placeTogether([data] + (sidecar.map { [$0] } ?? []))
     }
 
     /// Removes both temporaries (a failed group).
@@ -298,7 +310,8 @@ enum FileDescriptorWriter {
     }
 }
 
-/// Small text files (manifests, sums files) written like the outputs: temporary file, fsync, rename, directory fsync.
+/// Small text files (manifests, sums files) written like the outputs: temporary file, fsync, put in place, directory
+/// fsync.
 public enum AtomicText {
     /// Writes `text` to `path` atomically (and durably when `durable`).
     public static func write(_ text: String, to path: String, durable: Bool = true) throws(NPYExpError) {
@@ -306,8 +319,11 @@ public enum AtomicText {
         let file = try TemporaryFile(finalPath: path)
         try file.write(text: text)
         if durable { try file.sync() }
-        try file.rename()
-        file.close()
-        if durable { try PathTools.syncDirectory(PathTools.split(path).0) }
+        try file.place()
+        defer { file.close() }
+        if durable {
+            try file.syncName()
+            try PathTools.syncDirectory(PathTools.split(path).0)
+        }
     }
 }

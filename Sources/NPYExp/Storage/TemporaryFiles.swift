@@ -1,11 +1,19 @@
-// TemporaryFiles: every temporary file this process creates, so that the signal thread can remove them all before
-// exiting, and the removal of temporaries that killed runs left behind.
+// TemporaryFiles: how the temporary files behind every output are made and put in place, every named one this process
+// creates (so that the signal thread can remove them all before exiting), and the removal of named temporaries that
+// killed runs left behind.
 //
-// A temporary is named `.npyexp-tmp.PID.HEX` in its output's directory: short, so every output whose own name fits
-// NAME_MAX can be written, and recognisable, so that leftovers can be found. Its writer holds an exclusive flock(2)
-// on it from creation until it is renamed or removed. A leftover whose lock can be taken therefore has no writer: it
-// is removed at once (a rerun right after SIGKILL cleans up). Where the file system has no flock, the age rule is
-// the fallback: no such PID and not written for 60 s, or not written for 24 h. Relies on Glibc and Synchronization.
+// Where the output's file system has O_TMPFILE (ext4, xfs, btrfs, tmpfs...), a temporary has no name at all: it is
+// an open file that the kernel frees when the process ends, however it ends, and it appears under its final name only
+// when linked there (linkat(2) through /proc/self/fd). Nothing is left to clean up, even after SIGKILL, and making
+// and linking it takes the directory's lock once instead of twice (a named file is created, then renamed). When the
+// final name is taken (an earlier output), the file is linked to a temporary name and renamed over it, so that the
+// replacement stays atomic. Elsewhere, or with NPYEXP_TEMPORARIES=named, a temporary is named
+// `.npyexp-tmp.PID.HEX` in its output's directory: short, so every output whose own name fits NAME_MAX can be
+// written, and recognisable, so that leftovers can be found. Its writer holds an exclusive flock(2) on it from
+// creation until it is renamed or removed. A leftover whose lock can be taken therefore has no writer: it is removed
+// at once (a rerun right after SIGKILL cleans up). Where the file system has no flock, the age rule is the fallback:
+// no such PID and not written for 60 s, or not written for 24 h. Relies on Glibc, CSystem (through FileSystem) and
+// Synchronization.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -45,11 +53,35 @@ public enum TemporaryFiles {
     /// This process's ID, as temporary names carry it.
     private static let processID = getpid()
 
-    /// Creates a new temporary beside `finalPath` (mode 0644), locked and registered. The name is registered and
-    /// counted as a creation under way before the file is made, outside the lock; `removeAll()` waits for creations
-    /// under way to end before it unlinks, so a signal arriving at any moment finds every temporary file that
-    /// exists. Returns the path and descriptor, or the errno (ECANCELED once `removeAll()` has run).
-    static func create(beside finalPath: String) -> Result<(path: String, fd: Int32), Errno> {
+    /// The environment variable that chooses how temporaries are made: `named` forces named ones; unset, empty or
+    /// `unnamed` makes them unnamed wherever the file system allows.
+    public static let environmentVariable = "NPYEXP_TEMPORARIES"
+
+    /// Why NPYEXP_TEMPORARIES cannot be honoured (an unknown value), or nil.
+    public static let selectionProblem: String? = {
+        switch requestedKind {
+        case "", "named", "unnamed": nil
+        default: "\(environmentVariable)=\(requestedKind) is not a kind of temporary file (named or unnamed)"
+        }
+    }()
+
+    private static let requestedKind = getenv(environmentVariable).map { String(cString: $0) } ?? ""
+
+    /// Whether temporaries are made unnamed where the file system allows: asked for (or not refused), and
+    /// /proc/self/fd is there to link them by.
+    public static let makesUnnamed: Bool = requestedKind != "named" && access("/proc/self/fd", X_OK) == 0
+
+    /// Creates a new temporary beside `finalPath` (mode 0644): unnamed when `makesUnnamed` and the file system has
+    /// O_TMPFILE (path nil); otherwise named, locked and registered. A name is registered and counted as a creation
+    /// under way before the file is made, outside the lock; `removeAll()` waits for creations under way to end before
+    /// it unlinks, so a signal arriving at any moment finds every named temporary that exists. Returns the path (nil
+    /// when unnamed) and descriptor, or the errno (ECANCELED once `removeAll()` has run).
+    static func create(beside finalPath: String) -> Result<(path: String?, fd: Int32), Errno> {
+        if makesUnnamed {
+            let fd = SystemCall.retrying { FileSystem.openUnnamed(inDirectory: PathTools.split(finalPath).0) }
+            if fd >= 0 { return .success((nil, fd)) }
+            // No O_TMPFILE here (EOPNOTSUPP, EISDIR), or a failure the named way below reports in its own words.
+        }
         while true {
             let path = name(for: finalPath)
             let admitted = state.withLock { s -> Bool in
@@ -83,18 +115,25 @@ public enum TemporaryFiles {
                 continue
             }
             // Other lock errors: a file system without flock; the sweep falls back to the age rule there.
-            return .success((path, fd))
+            return .success((Optional(path), fd))
         }
     }
 
     static func unregister(_ path: String) { state.withLock { _ = $0.paths.remove(path) } }
 
-    /// Renames each temporary to its final path, in order, as one step under way: a signal arriving meanwhile
-    /// (`removeAll()`) waits until all are in place (or none). The renames run outside the lock, so other jobs'
-    /// creations do not wait on them. If a rename fails, the finals already renamed in this call are unlinked again
-    /// (an output never stands without its sidecar) and the rest stay registered for the caller to `remove`.
-    /// Returns the index that failed and its errno, or nil.
-    static func renameIntoPlace(_ files: [(temporary: String, final: String)]) -> (index: Int, errno: Int32)? {
+    /// A temporary ready to be put in place: its name (nil when unnamed), its descriptor, and its final path.
+    struct Placement {
+        var temporary: String?
+        var fd: Int32
+        var final: String
+    }
+
+    /// Puts each temporary in place, in order (rename, or link when unnamed), as one step under way: a signal
+    /// arriving meanwhile (`removeAll()`) waits until all are in place (or none). The step runs outside the lock, so
+    /// other jobs' creations do not wait on it. If one fails, the finals already placed in this call are unlinked
+    /// again (an output never stands without its sidecar) and the named temporaries left stay registered for the
+    /// caller to `remove`. Returns the index that failed and its errno, or nil.
+    static func placeAll(_ files: [Placement]) -> (index: Int, errno: Int32)? {
         let admitted = state.withLock { s -> Bool in
             if s.closed { return false }
             s.underWay += 1
@@ -102,19 +141,52 @@ public enum TemporaryFiles {
         }
         guard admitted else { return (0, ECANCELED) }
         var failure: (Int, Int32)?
-        for (k, file) in files.enumerated() where FileSystem.rename(file.temporary, file.final) == -1 {
-            failure = (k, errno)
-            for done in files[..<k] { FileSystem.unlink(done.final) }
-            break
+        for (k, file) in files.enumerated() {
+            let code =
+                if let temporary = file.temporary { FileSystem.rename(temporary, file.final) == -1 ? errno : 0 }
+                else { linkIntoPlace(file.fd, file.final) }
+            if code != 0 {
+                failure = (k, code)
+                for done in files[..<k] { FileSystem.unlink(done.final) }
+                break
+            }
         }
         // Renamed temporaries leave the registry; any not renamed stay in it until the caller removes them.
-        let renamed = failure.map { files[..<$0.0] } ?? files[...]
+        let placed = failure.map { files[..<$0.0] } ?? files[...]
         state.withLock { s in
-            for file in renamed { s.paths.remove(file.temporary) }
+            for file in placed { if let temporary = file.temporary { s.paths.remove(temporary) } }
             s.underWay -= 1
         }
         state.broadcast()
         return failure
+    }
+
+    /// Links the unnamed file open as `fd` to `final`; 0 or the errno. Called within a step under way. When the name
+    /// is taken (an earlier output, say), it is replaced atomically, as rename(2) replaces: the file is locked,
+    /// linked to a registered temporary name and renamed over it (a signal's `removeAll` waits for this step, then
+    /// finds that name if it is still there).
+    private static func linkIntoPlace(_ fd: Int32, _ final: String) -> Int32 {
+        if FileSystem.linkUnnamed(fd, to: final) == 0 { return 0 }
+        guard errno == EEXIST else { return errno }
+        // Locked before it has a name: another run's sweep never takes it for a leftover.
+        _ = flock(fd, LOCK_EX | LOCK_NB)
+        while true {
+            let path = name(for: final)
+            state.withLock { _ = $0.paths.insert(path) }
+            if FileSystem.linkUnnamed(fd, to: path) == -1 {
+                let code = errno
+                unregister(path)
+                if code == EEXIST { continue }
+                return code
+            }
+            if FileSystem.rename(path, final) == 0 {
+                unregister(path)
+                return 0
+            }
+            let code = errno
+            remove(path)
+            return code
+        }
     }
 
     /// Unlinks `path` if it is still registered (not yet renamed into place).
@@ -124,8 +196,9 @@ public enum TemporaryFiles {
         }
     }
 
-    /// Removes every temporary file of this process and refuses new ones. Called by the CLI's signal thread (a
-    /// normal thread, so locks and allocation are safe there) right before it exits with 128+N.
+    /// Removes every named temporary file of this process and refuses new ones (unnamed ones end with the process).
+    /// Called by the CLI's signal thread (a normal thread, so locks and allocation are safe there) right before it
+    /// exits with 128+N.
     public static func removeAll() {
         state.withLock { $0.closed = true }
         // Steps under way end in moments (one open, or a pair of renames); then every registered path is a
