@@ -49,3 +49,21 @@ int npyexp_link_unnamed(int fd, const char *path) {
     return -1;
 #endif
 }
+
+static int saved_argc;
+static char **saved_argv;
+
+static void capture_arguments(int argc, char **argv, char **envp) {
+    (void)envp;
+    saved_argc = argc;
+    saved_argv = argv;
+}
+
+#if defined(__linux__)
+// Run by the dynamic loader (or the static start code) before main, with argc, argv and envp.
+__attribute__((used, section(".init_array"))) static void (*const capture_at_start)(int, char **, char **) =
+    capture_arguments;
+#endif
+
+int npyexp_argc(void) { return saved_argv ? saved_argc : 0; }
+char **npyexp_argv(void) { return saved_argv; }

@@ -1,9 +1,10 @@
 // Unit tests of the temporaries behind every output, in-process: on this machine's file systems (ext4, tmpfs) they are
 // unnamed (O_TMPFILE), so no name appears in the output's directory until the file is linked into place; linked over a
 // name that is taken, the file replaces it atomically, as rename(2) would, and leaves no temporary name; and a bad
-// NPYEXP_TEMPORARIES is one usage error. Where O_TMPFILE is refused, runs fall back to named temporaries by themselves.
-// The named fallback meets every fault in the fault matrix and the signal tests (forced there by
-// NPYEXP_TEMPORARIES=named). Relies on `@testable import NPYExp` and Foundation.
+// NPYEXP_TEMPORARIES is one usage error. Where O_TMPFILE is refused, or /proc is missing, runs fall back to named
+// temporaries by themselves (and, without /proc, still read their command line). The named fallback meets every fault
+// in the fault matrix and the signal tests (forced there by NPYEXP_TEMPORARIES=named). Relies on `@testable import
+// NPYExp` and Foundation.
 import Foundation
 import Testing
 
@@ -82,6 +83,26 @@ import Glibc
             "-f", "-o", "/dev/null", "-P", out.path, "-e", "trace=openat",
             "-e", "inject=openat:error=EOPNOTSUPP:when=1..3", Paths.binary, "-o", out.path, input.path,
         ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Set(allNames(in: out)) == ["x.npy", "x.npy.sha256"], "\(allNames(in: out))")
+        #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent("x.npy.sha256")))
+    }
+
+    /// Without /proc (a chroot, a bare container) there is nothing to link unnamed files by, so temporaries are named;
+    /// and the command line must still be read (Swift's `CommandLine` reads it from /proc on Linux and, before
+    /// CSystem captured argv, saw no arguments: the run read standard input instead).
+    @Test func withoutProcTheRunSeesItsArgumentsAndUsesNamedTemporaries() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else {
+            print("skipped: needs root and unshare(1) for a mount namespace without /proc")
+            return
+        }
+        let dir = try scratchDirectory("no-proc")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out")
+        let input = dir.appendingPathComponent("x.npy")
+        try makeNormalInput(input, elements: 3 << 20)
+        let script = "umount -l /proc && ! test -e /proc/self && exec '\(Paths.binary)' -o '\(out.path)' '\(input.path)'"
+        let r = try run("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(Set(allNames(in: out)) == ["x.npy", "x.npy.sha256"], "\(allNames(in: out))")
         #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent("x.npy.sha256")))

@@ -17,4 +17,10 @@ int npyexp_open_unnamed(const char *directory);
 /// linkat(2) of the unnamed file open as `fd` to `path`, through /proc/self/fd (no capability needed): 0, or -1
 /// with errno set (EEXIST when `path` is taken).
 int npyexp_link_unnamed(int fd, const char *path);
+
+/// The process's argc and argv as the C runtime handed them to the program's constructors (glibc passes them to
+/// .init_array functions); 0 and NULL where that did not happen. Swift's `CommandLine` reads /proc/self/cmdline on
+/// Linux and sees no arguments at all where /proc is not mounted (a chroot, a bare container).
+int npyexp_argc(void);
+char **npyexp_argv(void);
 #endif

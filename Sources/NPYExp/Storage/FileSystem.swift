@@ -173,8 +173,14 @@ private func systemLstat(_ path: UnsafePointer<CChar>, _ st: inout stat) -> Int3
 
 /// The command line as byte-exact strings (Swift's `CommandLine.arguments` repairs non-UTF-8 bytes).
 public enum ByteExactArguments {
-    /// argv, each argument decoded without loss.
+    /// argv, each argument decoded without loss: as the C runtime handed it over (CSystem), which works where /proc
+    /// is not mounted, unlike `CommandLine` on Linux; `CommandLine`'s where that was not captured.
     public static var all: [String] {
-        (0..<Int(CommandLine.argc)).compactMap { i in CommandLine.unsafeArgv[i].map { FileSystem.string(cString: $0) } }
+        if let argv = npyexp_argv() {
+            return (0..<Int(npyexp_argc())).compactMap { i in argv[i].map { FileSystem.string(cString: $0) } }
+        }
+        return (0..<Int(CommandLine.argc)).compactMap { i in
+            CommandLine.unsafeArgv[i].map { FileSystem.string(cString: $0) }
+        }
     }
 }
