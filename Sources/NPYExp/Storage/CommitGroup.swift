@@ -3,9 +3,10 @@
 // the renames (or links, see TemporaryFiles) follow, and a second syncfs makes them durable. An output path therefore
 // never shows data that is not on disk, as with the per-file fsync + rename + directory fsync, but a batch of thousands
 // of small files costs two syncs instead of three fsyncs each (design notes: fsync ~0.6 ms per file, one syncfs after
-// many writes ~16 ms); batches hold up to 256 inputs (fewer when the descriptor limit is low), and staged files have
-// started their writeback already, so each syncfs has little left to wait for. A failed sync is never retried as if the
-// data were safe: the whole group fails. Relies on Glibc (rename), CSystem (syncfs) and Synchronization.Mutex.
+// many writes ~16 ms); batches hold up to 256 inputs (fewer when the descriptor limit is low), and staged outputs of 1
+// MiB or more have started their writeback already (small ones are written back together by the first syncfs). A failed
+// sync is never retried as if the data were safe: the whole group fails. Relies on Glibc (rename), CSystem (syncfs) and
+// Synchronization.Mutex.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -41,9 +42,9 @@ final class CommitGroup: Sendable {
 
     /// Inputs per batch: as many as the descriptor limit allows with room to spare (each staged input holds three
     /// descriptors: the input, the output's and the sidecar's temporaries; the jobs in flight hold a few more), at
-    /// least 16 and at most 256. Each batch costs two syncfs(2); since staged files start their writeback when
-    /// staged, those take a few ms (they took ~25 ms each when all the data waited for them, and batches of up to
-    /// 1024 were best). The last batch is committed after every job has ended, on one core: 2000 small files took
+    /// least 16 and at most 256. Each batch costs two syncfs(2). (Batches of 256 were measured while staged files
+    /// all started their writeback when staged; now only outputs of 1 MiB or more do, see `OutputFile.stage`.) The
+    /// last batch is committed after every job has ended, on one core: 2000 small files took
     /// 0.59 s in batches of 256 against 0.63 s in batches of 1024 (medians of 11, interleaved; 128 and 64 no better).
     static let defaultBatchFiles: Int = {
         var limit = rlimit()

@@ -249,9 +249,10 @@ final class OutputFile {
     func stage() -> StagedOutput? {
         stopWriteBehind()
         guard let data else { return nil }
-        // The group's syncfs comes later, for many files at once: start their writeback now, beside the next jobs.
-        data.startWriteback()
-        sidecar?.startWriteback()
+        // The group's syncfs comes later, for many files at once. A large output's writeback starts now, beside the
+        // next jobs; small ones are left to the syncfs, which writes them back together: starting each one's alone
+        // cost more than it saved (2000 small files, interleaved medians of 9, twice: 0.80 -> 0.60 s, 1.02 -> 0.78 s).
+        if byteCount >= 1 << 20 { data.startWriteback() }
         handedOver = true
         return StagedOutput(data: data, sidecar: sidecar)
     }
