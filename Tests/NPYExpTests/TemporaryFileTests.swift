@@ -88,6 +88,33 @@ import Glibc
         #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent("x.npy.sha256")))
     }
 
+    /// Where unnamed files can be made but not linked (a sandbox whose /proc refuses it: here strace fails the first
+    /// linkat, the one that tries the file system), no output is written unnamed: a batch falls back to named
+    /// temporaries and every output lands with its sidecar.
+    @Test func whenLinkingIsRefusedTheRunFallsBackToNamedTemporaries() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+            print("skipped: needs strace (.ci/run installs it)")
+            return
+        }
+        let dir = try scratchDirectory("no-link")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("in")
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for i in 0..<6 { try makeNormalInput(input.appendingPathComponent("s\(i).npy"), elements: 300, seed: i) }
+        try makeNormalInput(input.appendingPathComponent("large.npy"), elements: 3 << 20)
+        let r = try run("/usr/bin/strace", [
+            "-f", "-o", "/dev/null", "-e", "trace=linkat", "-e", "inject=linkat:error=EPERM:when=1",
+            Paths.binary, "-o", out.path, input.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let names = Set(allNames(in: out))
+        #expect(names.count == 14 && names.allSatisfy { !$0.contains(".npyexp-tmp.") }, "\(names)")
+        for name in names where name.hasSuffix(".sha256") {
+            #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent(name)), "\(name)")
+        }
+    }
+
     /// Without /proc (a chroot, a bare container) there is nothing to link unnamed files by, so temporaries are named;
     /// and the command line must still be read (Swift's `CommandLine` reads it from /proc on Linux and, before
     /// CSystem captured argv, saw no arguments: the run read standard input instead).

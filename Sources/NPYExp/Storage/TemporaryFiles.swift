@@ -2,18 +2,19 @@
 // creates (so that the signal thread can remove them all before exiting), and the removal of named temporaries that
 // killed runs left behind.
 //
-// Where the output's file system has O_TMPFILE (ext4, xfs, btrfs, tmpfs...), a temporary has no name at all: it is
-// an open file that the kernel frees when the process ends, however it ends, and it appears under its final name only
-// when linked there (linkat(2) through /proc/self/fd). Nothing is left to clean up, even after SIGKILL, and making
-// and linking it takes the directory's lock once instead of twice (a named file is created, then renamed). When the
-// final name is taken (an earlier output), the file is linked to a temporary name and renamed over it, so that the
-// replacement stays atomic. Elsewhere, or with NPYEXP_TEMPORARIES=named, a temporary is named
-// `.npyexp-tmp.PID.HEX` in its output's directory: short, so every output whose own name fits NAME_MAX can be
-// written, and recognisable, so that leftovers can be found. Its writer holds an exclusive flock(2) on it from
-// creation until it is renamed or removed. A leftover whose lock can be taken therefore has no writer: it is removed
-// at once (a rerun right after SIGKILL cleans up). Where the file system has no flock, the age rule is the fallback:
-// no such PID and not written for 60 s, or not written for 24 h. Relies on Glibc, CSystem (through FileSystem) and
-// Synchronization.
+// Where the output's file system has O_TMPFILE (ext4, xfs, btrfs, tmpfs...), a temporary has no name at all: it is an
+// open file that the kernel frees when the process ends, however it ends, and it appears under its final name only when
+// linked there (linkat(2) through /proc/self/fd). Nothing is left to clean up, even after SIGKILL, and making and
+// linking it takes the directory's lock once instead of twice (a named file is created, then renamed). When the final
+// name is taken (an earlier output), the file is linked to a temporary name and renamed over it, so that the
+// replacement stays atomic. Each file system is tried once (an unnamed file linked and unlinked) before any output is
+// written unnamed there, as an unnamed file that cannot be linked cannot be saved. Elsewhere, or with
+// NPYEXP_TEMPORARIES=named, a temporary is named `.npyexp-tmp.PID.HEX` in its output's directory: short, so every
+// output whose own name fits NAME_MAX can be written, and recognisable, so that leftovers can be found. Its writer
+// holds an exclusive flock(2) on it from creation until it is renamed or removed. A leftover whose lock can be taken
+// therefore has no writer: it is removed at once (a rerun right after SIGKILL cleans up). Where the file system has no
+// flock, the age rule is the fallback: no such PID and not written for 60 s, or not written for 24 h. Relies on Glibc,
+// CSystem (through FileSystem) and Synchronization.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -79,8 +80,12 @@ public enum TemporaryFiles {
     static func create(beside finalPath: String) -> Result<(path: String?, fd: Int32), Errno> {
         if makesUnnamed {
             let fd = SystemCall.retrying { FileSystem.openUnnamed(inDirectory: PathTools.split(finalPath).0) }
-            if fd >= 0 { return .success((nil, fd)) }
-            // No O_TMPFILE here (EOPNOTSUPP, EISDIR), or a failure the named way below reports in its own words.
+            if fd >= 0 {
+                if canLink(besideUnnamed: fd, finalPath) { return .success((nil, fd)) }
+                close(fd)
+            }
+            // No O_TMPFILE here (EOPNOTSUPP, EISDIR), no way to link it, or a failure the named way below reports in
+            // its own words.
         }
         while true {
             let path = name(for: finalPath)
@@ -120,6 +125,35 @@ public enum TemporaryFiles {
     }
 
     static func unregister(_ path: String) { state.withLock { _ = $0.paths.remove(path) } }
+
+    /// Per file system (st_dev): whether an unnamed file made there could be linked to a name. An unnamed file that
+    /// cannot be linked cannot be saved, so each file system is tried once, with a file of its own, before any
+    /// output is written unnamed there (a sandbox whose /proc refuses the link, a file system that makes unnamed
+    /// files but cannot link them).
+    private static let linkable = Mutex<[UInt64: Bool]>([:])
+
+    /// Whether unnamed files on `fd`'s file system can be linked into `finalPath`'s directory: known, or tried now
+    /// with a second unnamed file linked to a registered temporary name and unlinked again.
+    private static func canLink(besideUnnamed fd: Int32, _ finalPath: String) -> Bool {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return false }
+        let device = UInt64(st.st_dev)
+        if let known = linkable.withLock({ $0[device] }) { return known }
+        let probe = SystemCall.retrying { FileSystem.openUnnamed(inDirectory: PathTools.split(finalPath).0) }
+        guard probe >= 0 else { return false }
+        defer { close(probe) }
+        let path = name(for: finalPath)
+        let admitted = state.withLock { s -> Bool in
+            if s.closed { return false }
+            s.paths.insert(path)
+            return true
+        }
+        guard admitted else { return false }
+        let works = FileSystem.linkUnnamed(probe, to: path) == 0
+        remove(path)
+        linkable.withLock { $0[device] = works }
+        return works
+    }
 
     /// A temporary ready to be put in place: its name (nil when unnamed), its descriptor, and its final path.
     struct Placement {
