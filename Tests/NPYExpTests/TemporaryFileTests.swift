@@ -64,13 +64,29 @@ import Glibc
         #expect(allNames(in: dir) == ["x.npy"])
     }
 
+    /// npyexp with `arguments`, under strace with `options` (fault injection); nil where strace is missing.
+    func npyexpUnderStrace(_ options: [String], _ arguments: [String]) throws -> RunResult? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+            print("skipped: needs strace (.ci/run installs it)")
+            return nil
+        }
+        return try run("/usr/bin/strace", ["-f", "-o", "/dev/null"] + options + [Paths.binary] + arguments)
+    }
+
+    /// `out` holds `count` outputs, each with its sidecar that verifies with coreutils, and nothing else.
+    func expectWholeOutputs(in out: URL, count: Int) throws {
+        let names = Set(allNames(in: out))
+        let sidecars = names.filter { $0.hasSuffix(".sha256") }
+        #expect(sidecars.count == count && names.count == 2 * count, "\(names)")
+        for name in sidecars {
+            #expect(names.contains(String(name.dropLast(".sha256".count))), "\(name) without its output")
+            #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent(name)), "\(name)")
+        }
+    }
+
     /// Where O_TMPFILE is refused (NFS, vfat...: here strace makes the kernel refuse it), the run falls back to
     /// named temporaries by itself, and every output still lands whole with its sidecar and nothing else.
     @Test func withoutOTmpfileTheRunFallsBackToNamedTemporaries() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
-            print("skipped: needs strace (.ci/run installs it)")
-            return
-        }
         let dir = try scratchDirectory("no-tmpfile")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("out")
@@ -79,23 +95,16 @@ import Glibc
         try makeNormalInput(input, elements: 3 << 20)  // 12 MiB: the streamed path, with its single commit
         // Every open of `out` itself fails with EOPNOTSUPP, as O_TMPFILE does there, except the last one (the
         // directory's fsync): the sweep's opendir, then the output's and the sidecar's O_TMPFILE.
-        let r = try run("/usr/bin/strace", [
-            "-f", "-o", "/dev/null", "-P", out.path, "-e", "trace=openat",
-            "-e", "inject=openat:error=EOPNOTSUPP:when=1..3", Paths.binary, "-o", out.path, input.path,
-        ])
+        let options = ["-P", out.path, "-e", "trace=openat", "-e", "inject=openat:error=EOPNOTSUPP:when=1..3"]
+        guard let r = try npyexpUnderStrace(options, ["-o", out.path, input.path]) else { return }
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(Set(allNames(in: out)) == ["x.npy", "x.npy.sha256"], "\(allNames(in: out))")
-        #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent("x.npy.sha256")))
+        try expectWholeOutputs(in: out, count: 1)
     }
 
     /// Where unnamed files can be made but not linked (a sandbox whose /proc refuses it: here strace fails the first
     /// linkat, the one that tries the file system), no output is written unnamed: a batch falls back to named
     /// temporaries and every output lands with its sidecar.
     @Test func whenLinkingIsRefusedTheRunFallsBackToNamedTemporaries() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
-            print("skipped: needs strace (.ci/run installs it)")
-            return
-        }
         let dir = try scratchDirectory("no-link")
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("in")
@@ -103,16 +112,10 @@ import Glibc
         try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
         for i in 0..<6 { try makeNormalInput(input.appendingPathComponent("s\(i).npy"), elements: 300, seed: i) }
         try makeNormalInput(input.appendingPathComponent("large.npy"), elements: 3 << 20)
-        let r = try run("/usr/bin/strace", [
-            "-f", "-o", "/dev/null", "-e", "trace=linkat", "-e", "inject=linkat:error=EPERM:when=1",
-            Paths.binary, "-o", out.path, input.path,
-        ])
+        let options = ["-e", "trace=linkat", "-e", "inject=linkat:error=EPERM:when=1"]
+        guard let r = try npyexpUnderStrace(options, ["-o", out.path, input.path]) else { return }
         #expect(r.status == 0, "\(r.stderr)")
-        let names = Set(allNames(in: out))
-        #expect(names.count == 14 && names.allSatisfy { !$0.contains(".npyexp-tmp.") }, "\(names)")
-        for name in names where name.hasSuffix(".sha256") {
-            #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent(name)), "\(name)")
-        }
+        try expectWholeOutputs(in: out, count: 7)
     }
 
     /// Without /proc (a chroot, a bare container) there is nothing to link unnamed files by, so temporaries are named;
@@ -131,8 +134,7 @@ import Glibc
         let script = "umount -l /proc && ! test -e /proc/self && exec '\(Paths.binary)' -o '\(out.path)' '\(input.path)'"
         let r = try run("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(Set(allNames(in: out)) == ["x.npy", "x.npy.sha256"], "\(allNames(in: out))")
-        #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent("x.npy.sha256")))
+        try expectWholeOutputs(in: out, count: 1)
     }
 
     @Test func anUnknownKindOfTemporaryIsOneUsageError() throws {
