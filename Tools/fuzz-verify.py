@@ -87,6 +87,9 @@ def zip_verdict(data):
         end = data.rfind(b"PK\x05\x06")
         if end >= 0 and struct.unpack("<HH", data[end + 4:end + 8]) not in ((0, 0), (0xFFFF, 0xFFFF)):
             return None, "multi-disk archive (disk numbers in the end record)"  # zipfile ignores them
+        counts = struct.unpack("<HH", data[end + 8:end + 12]) if end >= 0 else ()
+        if any(c not in (len(infos), 0xFFFF) for c in counts):  # zipfile ignores them; npyexp reads that many
+            return None, f"the end record counts {counts} members, the directory holds {len(infos)}"
         directory_offset = struct.unpack("<I", data[end + 16:end + 20])[0] if end >= 0 else -1
         if directory_offset != 0xFFFFFFFF and directory_offset != offset:
             return None, f"central directory at {directory_offset}, last member ends at {offset}"
