@@ -4,17 +4,17 @@
 //
 // Where the output's file system has O_TMPFILE (ext4, xfs, btrfs, tmpfs...), a temporary has no name at all: it is an
 // open file that the kernel frees when the process ends, however it ends, and it appears under its final name only when
-// linked there (linkat(2) through /proc/self/fd). Nothing is left to clean up, even after SIGKILL, and making and
-// linking it takes the directory's lock once instead of twice (a named file is created, then renamed). When the final
-// name is taken (an earlier output), the file is linked to a temporary name and renamed over it, so that the
-// replacement stays atomic. Each file system is tried once (an unnamed file linked and unlinked) before any output is
-// written unnamed there, as an unnamed file that cannot be linked cannot be saved. Elsewhere, or with
-// NPYEXP_TEMPORARIES=named, a temporary is named `.npyexp-tmp.PID.HEX` in its output's directory: short, so every
-// output whose own name fits NAME_MAX can be written, and recognisable, so that leftovers can be found. Its writer
-// holds an exclusive flock(2) on it from creation until it is renamed or removed. A leftover whose lock can be taken
-// therefore has no writer: it is removed at once (a rerun right after SIGKILL cleans up). Where the file system has no
-// flock, the age rule is the fallback: no such PID and not written for 60 s, or not written for 24 h. Relies on Glibc,
-// CSystem (through FileSystem) and Synchronization.
+// linked there (linkat(2) through /proc/self/fd). Nothing is left to clean up, even after SIGKILL (but for the
+// replacement's hidden name below, between its link and its rename), and making and linking it takes the directory's
+// lock once instead of twice (a named file is created, then renamed). When the final name is taken (an earlier output),
+// the file is linked to a temporary name and renamed over it, so that the replacement stays atomic. Each file system is
+// tried once (an unnamed file linked and unlinked) before any output is written unnamed there, as an unnamed file that
+// cannot be linked cannot be saved. Elsewhere, or with NPYEXP_TEMPORARIES=named, a temporary is named
+// `.npyexp-tmp.PID.HEX` in its output's directory: short, so every output whose own name fits NAME_MAX can be written,
+// and recognisable, so that leftovers can be found. Its writer holds an exclusive flock(2) on it from creation until it
+// is renamed or removed. A leftover whose lock can be taken therefore has no writer: it is removed at once (a rerun
+// right after SIGKILL cleans up). Where the file system has no flock, the age rule is the fallback: no such PID and not
+// written for 60 s, or not written for 24 h. Relies on Glibc, CSystem (through FileSystem) and Synchronization.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
