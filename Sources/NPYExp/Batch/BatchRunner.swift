@@ -142,7 +142,8 @@ public final class BatchRunner: Sendable {
         let busy = Mutex<[Int]>([])
         let workers = max(1, min(configuration.fileConcurrency ?? configuration.jobs, inputs.count))
         // Many outputs: commit them in groups (two syncfs per batch instead of three fsyncs per file).
-        let group = inputs.count > 1 && configuration.durable ? CommitGroup() : nil
+        let group =
+            inputs.count > 1 && configuration.durable ? CommitGroup(batchFiles: CommitGroup.batchFiles(workers: workers)) : nil
         let positions = Mutex<[String: [Int]]>([:])
         for (i, input) in inputs.enumerated() { positions.withLock { $0[input.item.path, default: []].append(i) } }
         let publish: @Sendable ([(Int, FileReport)]) -> Void = { finished in

@@ -3,10 +3,10 @@
 // the renames (or links, see TemporaryFiles) follow, and a second syncfs makes them durable. An output path therefore
 // never shows data that is not on disk, as with the per-file fsync + rename + directory fsync, but a batch of thousands
 // of small files costs two syncs instead of three fsyncs each (design notes: fsync ~0.6 ms per file, one syncfs after
-// many writes ~16 ms); batches hold up to 256 inputs (fewer when the descriptor limit is low), and staged outputs of 1
-// MiB or more have started their writeback already (small ones are written back together by the first syncfs). A failed
-// sync is never retried as if the data were safe: the whole group fails. Relies on Glibc (rename), CSystem (syncfs) and
-// Synchronization.Mutex.
+// many writes ~16 ms); batches hold up to 256 inputs (fewer when the descriptor limit is low: at most two batches are
+// open at once, so a slow sync never makes npyexp run out of descriptors), and staged outputs of 1 MiB or more have
+// started their writeback already (small ones are written back together by the first syncfs). A failed sync is never
+// retried as if the data were safe: the whole group fails. Relies on Glibc, CSystem (syncfs) and Synchronization.Mutex.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -26,8 +26,8 @@ final class CommitGroup: Sendable {
         var input: AnyObject
     }
 
-    /// The syncfs(2) call, replaceable by tests to inject failures.
-    typealias SyncCall = @Sendable (_ directoryDescriptor: Int32) -> Int32
+    /// The syncfs(2) call, replaceable by tests to inject failures; given a descriptor on the file system to sync.
+    typealias SyncCall = @Sendable (_ descriptor: Int32) -> Int32
 
     private let pending = Mutex<[Entry]>([])
     /// Serialises flushes so that reports come out in commit order.
@@ -35,31 +35,40 @@ final class CommitGroup: Sendable {
     private let syncCall: SyncCall
     let batchFiles: Int
 
-    init(batchFiles: Int = CommitGroup.defaultBatchFiles, sync: @escaping SyncCall = { npyexp_syncfs($0) }) {
+    init(batchFiles: Int = CommitGroup.batchFiles(workers: 2), sync: @escaping SyncCall = { npyexp_syncfs($0) }) {
         self.batchFiles = batchFiles
         self.syncCall = sync
     }
 
-    /// Inputs per batch: as many as the descriptor limit allows with room to spare (each staged input holds three
-    /// descriptors: the input, the output's and the sidecar's temporaries; the jobs in flight hold a few more), at
-    /// least 16 and at most 256. Each batch costs two syncfs(2). (Batches of 256 were measured while staged files
-    /// all started their writeback when staged; now only outputs of 1 MiB or more do, see `OutputFile.stage`.) The
-    /// last batch is committed after every job has ended, on one core: 2000 small files took
-    /// 0.59 s in batches of 256 against 0.63 s in batches of 1024 (medians of 11, interleaved; 128 and 64 no better).
-    static let defaultBatchFiles: Int = {
+    /// Inputs per batch for `workers` jobs at once: as many as the descriptor limit allows, at most 256. At most two
+    /// batches are open at any time (one flushing, one filling: `add` waits rather than start a third), each staged
+    /// input holds three descriptors (the input, the output's and the sidecar's temporaries), and each job in
+    /// flight holds up to 16 more (its input, temporaries, a reader's and a writer's threads' handles), besides 32
+    /// for the process itself. So however slow a syncfs is, npyexp never runs out of descriptors of its own making:
+    /// with 1024 and two jobs a batch holds 160 inputs; with a very low limit, 1 (then it commits file by file).
+    /// Each batch costs two syncfs(2). 2000 small files took 0.59 s in batches of 256 against 0.63 s in batches of
+    /// 1024 (medians of 11, interleaved; 128 and 64 no better).
+    static func batchFiles(workers: Int) -> Int {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 128 }
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 64 }
         let soft = Int(clamping: limit.rlim_cur)  // RLIM_INFINITY is the largest value: clamped, then capped below
-        return min(256, max(16, (soft - 64) / 4))
-    }()
+        let spare = soft - 32 - 16 * max(1, workers)
+        return min(256, max(1, spare / 6))
+    }
 
-    /// Adds a staged output; flushes when the batch is full. Returns the reports that are now final.
+    /// Adds a staged output; flushes when the batch is full. Returns the reports that are now final. When the batch
+    /// is full already (its flush waits for the one under way), this job flushes it first: no third batch opens.
     func add(_ entry: Entry) -> [FileReport] {
-        let full = pending.withLock { list -> Bool in
-            list.append(entry)
-            return list.count >= batchFiles
+        var reports: [FileReport] = []
+        while true {
+            let full = pending.withLock { list -> Bool? in
+                guard list.count < batchFiles else { return nil }
+                list.append(entry)
+                return list.count >= batchFiles
+            }
+            if let full { return reports + (full ? flush() : []) }
+            reports += flush()
         }
-        return full ? flush() : []
     }
 
     /// Makes every pending output durable and visible; returns their final reports.
@@ -73,8 +82,7 @@ final class CommitGroup: Sendable {
             guard !entries.isEmpty else { return [] }
             defer { entries.forEach { $0.staged.close() } }  // locks held until the end, inputs with `entries`
             var reports = entries.map(\.report)
-            let directories = Set(entries.map(\.staged.directory))
-            if let error = syncFileSystems(of: directories) {
+            if let error = syncFileSystems(of: entries) {
                 for (i, entry) in entries.enumerated() {
                     entry.staged.discard()
                     reports[i].status = .failed(error.renamed(reports[i].outputPath))
@@ -89,7 +97,8 @@ final class CommitGroup: Sendable {
                     reports[i].status = .failed(error)
                 }
             }
-            if let error = syncFileSystems(of: directories) {
+            // The placed ones only: a failed entry's temporaries are discarded, their descriptors closed.
+            if let error = syncFileSystems(of: entries.indices.filter { reports[$0].error == nil }.map { entries[$0] }) {
                 for i in reports.indices where reports[i].error == nil {
                     reports[i].status = .failed(error.renamed(reports[i].outputPath))
                 }
@@ -98,21 +107,21 @@ final class CommitGroup: Sendable {
         }
     }
 
-    /// One syncfs per file system holding any of `directories`.
-    private func syncFileSystems(of directories: Set<String>) -> NPYExpError? {
+    /// One syncfs per file system holding any of the entries, through the entries' own open temporaries (no
+    /// descriptor is opened for it, so a flush cannot fail for want of one).
+    private func syncFileSystems(of entries: [Entry]) -> NPYExpError? {
         var done: Set<UInt> = []
-        for dir in directories.sorted() {
-            let fd = FileSystem.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if fd == -1 {
-                return NPYExpError(path: dir, "cannot open directory: \(SystemCall.errnoText(errno))", category: .output)
-            }
-            defer { close(fd) }
+        for entry in entries {
+            let fd = entry.staged.descriptor
             var st = stat()
-            fstat(fd, &st)
-            if done.contains(UInt(st.st_dev)) { continue }
-            done.insert(UInt(st.st_dev))
+            guard fstat(fd, &st) == 0 else {
+                return NPYExpError(
+                    path: entry.staged.directory, "cannot stat: \(SystemCall.errnoText(errno))", category: .output)
+            }
+            if !done.insert(UInt(st.st_dev)).inserted { continue }
             if syncCall(fd) == -1 {
-                return NPYExpError(path: dir, "syncfs failed: \(SystemCall.errnoText(errno))", category: .output)
+                return NPYExpError(
+                    path: entry.staged.directory, "syncfs failed: \(SystemCall.errnoText(errno))", category: .output)
             }
         }
         return nil

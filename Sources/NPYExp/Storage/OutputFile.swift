@@ -278,6 +278,9 @@ struct StagedOutput {
     /// The directory whose entries the renames change.
     var directory: String { PathTools.split(data.finalPath).0 }
 
+    /// The output temporary's descriptor, open until `close()`: a handle on its file system for syncfs.
+    var descriptor: Int32 { data.fd }
+
     /// Output first, sidecar last. If the sidecar cannot follow, the output is taken back out of place: an output
     /// never stands without its sidecar because of a failure between the two.
     func placeBoth() throws(NPYExpError) {
