@@ -128,6 +128,13 @@ enum FileSystem {
         withPath(from) { a in withPath(to) { b in Glibc.rename(a, b) } }
     }
 
+    /// A second name `to` for the directory entry `from` (a symbolic link itself, not its target): 0, or -1 with
+    /// errno set.
+    @discardableResult
+    static func link(_ from: String, _ to: String) -> Int32 {
+        withPath(from) { a in withPath(to) { b in Glibc.link(a, b) } }
+    }
+
     /// A new unnamed regular file in `directory` (O_TMPFILE, mode 0644), or -1 with errno set.
     static func openUnnamed(inDirectory directory: String) -> Int32 {
         withPath(directory.isEmpty ? "." : directory) { npyexp_open_unnamed($0) }

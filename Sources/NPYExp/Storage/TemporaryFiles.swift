@@ -5,8 +5,10 @@
 // Where the output's file system has O_TMPFILE (ext4, xfs, btrfs, tmpfs...), a temporary has no name at all: it is an
 // open file that the kernel frees when the process ends, however it ends, and it appears under its final name only when
 // linked there (linkat(2) through /proc/self/fd). Nothing is left to clean up, even after SIGKILL (but for the
-// replacement's hidden name below, between its link and its rename), and making and linking it takes the directory's
-// lock once instead of twice (a named file is created, then renamed). When the final name is taken (an earlier output),
+// replacement's hidden names below, within the step that places a pair), and making and linking it takes the
+// directory's lock once instead of twice (a named file is created, then renamed). A pair (output and sidecar) is placed
+// with its directory flocked, and the earlier output it replaces is kept under a second hidden name until the sidecar
+// is in place too, so that a failure can put it back. When the final name is taken (an earlier output),
 // the file is linked to a temporary name and renamed over it, so that the replacement stays atomic. Each file system is
 // tried once (an unnamed file linked and unlinked) before any output is written unnamed there, as an unnamed file that
 // cannot be linked cannot be saved. Elsewhere, or with NPYEXP_TEMPORARIES=named, a temporary is named
@@ -163,10 +165,14 @@ public enum TemporaryFiles {
     }
 
     /// Puts each temporary in place, in order (rename, or link when unnamed), as one step under way: a signal
-    /// arriving meanwhile (`removeAll()`) waits until all are in place (or none). The step runs outside the lock, so
-    /// other jobs' creations do not wait on it. If one fails, the finals already placed in this call are unlinked
-    /// again (an output never stands without its sidecar) and the named temporaries left stay registered for the
-    /// caller to `remove`. Returns the index that failed and its errno, or nil.
+    /// arriving meanwhile (`removeAll()`) waits until all are in place (or none). The step runs outside the registry's
+    /// lock, so other jobs' creations do not wait on it. Several files (an output and its sidecar) are placed with
+    /// their directory flocked, so that two runs writing the same pair never interleave (one's output beside the
+    /// other's sidecar). If one fails, each file already placed in this call is taken back out: the file it replaced
+    /// (kept aside under a hidden name until the step ends) is put back, or, where there was none, the final is
+    /// unlinked. An output never stands without its sidecar, and a failed rerun leaves the earlier pair as it was.
+    /// Named temporaries not placed stay registered for the caller to `remove`. Returns the index that failed and
+    /// its errno, or nil.
     static func placeAll(_ files: [Placement]) -> (index: Int, errno: Int32)? {
         let admitted = state.withLock { s -> Bool in
             if s.closed { return false }
@@ -174,17 +180,27 @@ public enum TemporaryFiles {
             return true
         }
         guard admitted else { return (0, ECANCELED) }
+        let directoryLock = files.count > 1 ? lockDirectory(of: files[0].final) : -1
         var failure: (Int, Int32)?
+        var asides: [String?] = []  // for each file placed: where the file it replaced is kept, if anywhere
         for (k, file) in files.enumerated() {
+            // Only a file that a later one could fail after needs its predecessor kept.
+            let aside = k < files.count - 1 ? keepAside(file.final) : nil
             let code =
                 if let temporary = file.temporary { FileSystem.rename(temporary, file.final) == -1 ? errno : 0 }
                 else { linkIntoPlace(file.fd, file.final) }
             if code != 0 {
                 failure = (k, code)
-                for done in files[..<k] { FileSystem.unlink(done.final) }
+                if let aside { FileSystem.unlink(aside) }
+                for (done, kept) in zip(files[..<k], asides).reversed() {
+                    if let kept { FileSystem.rename(kept, done.final) } else { FileSystem.unlink(done.final) }
+                }
                 break
             }
+            asides.append(aside)
         }
+        if failure == nil { for case let kept? in asides { FileSystem.unlink(kept) } }
+        if directoryLock >= 0 { close(directoryLock) }
         // Renamed temporaries leave the registry; any not renamed stay in it until the caller removes them.
         let placed = failure.map { files[..<$0.0] } ?? files[...]
         state.withLock { s in
@@ -193,6 +209,31 @@ public enum TemporaryFiles {
         }
         state.broadcast()
         return failure
+    }
+
+    /// The directory of `path`, open and flocked (exclusive, waiting), or -1 where it cannot be (a file system
+    /// without flock: the pair is then placed unlocked). Other runs hold it only while they place a pair.
+    private static func lockDirectory(of path: String) -> Int32 {
+        let dir = PathTools.split(path).0
+        let fd = FileSystem.open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return -1 }
+        if SystemCall.retrying({ flock(fd, LOCK_EX) }) == -1 {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    /// A second name (hidden, of the temporary form) for whatever `final` names now, so that it can be put back;
+    /// nil when nothing is there, or when no link can be made (a file system without hard links: the earlier file
+    /// is then not kept). Called within a step under way, which ends by renaming or unlinking the name: a signal's
+    /// `removeAll` waits for the step, and only SIGKILL can leave it (a later run's sweep removes it).
+    private static func keepAside(_ final: String) -> String? {
+        while true {
+            let path = name(for: final)
+            if FileSystem.link(final, path) == 0 { return path }
+            if errno != EEXIST { return nil }
+        }
     }
 
     /// Links the unnamed file open as `fd` to `final`; 0 or the errno. Called within a step under way. When the name
@@ -303,13 +344,24 @@ public enum TemporaryFiles {
         return removed
     }
 
+    /// Inputs of this run whose names have the temporary form: the sweep leaves them alone (inputs are never
+    /// touched, whatever their names).
+    private static let protected = Mutex<Set<FileIdentity>>([])
+
+    /// Keeps the sweep away from the file `identity` (an input named like a temporary).
+    static func protect(_ identity: FileIdentity) {
+        _ = protected.withLock { $0.insert(identity) }
+    }
+
     /// Removes one leftover when its writer is provably gone.
     static func removeIfAbandoned(_ path: String, writer pid: Int32) -> Bool {
         let fd = FileSystem.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
+            !protected.withLock({ $0.contains(FileIdentity(st)) })
+        else { return false }
         if flock(fd, LOCK_EX | LOCK_NB) == 0 {
             // Nobody holds it: its writer is gone. (A writer re-checks its file right after locking it.)
             return FileSystem.unlink(path) == 0
