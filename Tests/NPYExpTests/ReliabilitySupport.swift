@@ -177,3 +177,30 @@ func doneAndSkipped(_ stderr: String) -> (done: [String], skipped: [String]) {
     let lines = stderr.split(separator: "\n").map(String.init)
     return (lines.filter { $0.contains(" -> ") }, lines.filter { $0.hasSuffix(" is complete") })
 }
+
+/// npyexp with `arguments`, under strace with `options` (fault injection); nil where strace is missing.
+func npyexpUnderStrace(_ options: [String], _ arguments: [String]) throws -> RunResult? {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+        print("skipped: needs strace (.ci/run installs it)")
+        return nil
+    }
+    return try run("/usr/bin/strace", ["-f", "-o", "/dev/null"] + options + [Paths.binary] + arguments)
+}
+
+/// `out` holds `count` outputs, each with its sidecar that verifies with coreutils, and nothing else.
+func expectWholeOutputs(in out: URL, count: Int) throws {
+    let names = Set(allNames(in: out))
+    let sidecars = names.filter { $0.hasSuffix(".sha256") }
+    #expect(sidecars.count == count && names.count == 2 * count, "\(names)")
+    for name in sidecars {
+        let output = String(name.dropLast(".sha256".count))
+        #expect(names.contains(output), "\(name) without its output")
+        // Only regular files are hashed: sha256sum would wait on a FIFO, or read a device forever.
+        var st = stat()
+        let regular = [name, output].allSatisfy {
+            lstat(out.appendingPathComponent($0).path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        }
+        #expect(regular, "\(name) or its output is not a regular file")
+        if regular { #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent(name)), "\(name)") }
+    }
+}

@@ -64,26 +64,6 @@ import Glibc
         #expect(allNames(in: dir) == ["x.npy"])
     }
 
-    /// npyexp with `arguments`, under strace with `options` (fault injection); nil where strace is missing.
-    func npyexpUnderStrace(_ options: [String], _ arguments: [String]) throws -> RunResult? {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
-            print("skipped: needs strace (.ci/run installs it)")
-            return nil
-        }
-        return try run("/usr/bin/strace", ["-f", "-o", "/dev/null"] + options + [Paths.binary] + arguments)
-    }
-
-    /// `out` holds `count` outputs, each with its sidecar that verifies with coreutils, and nothing else.
-    func expectWholeOutputs(in out: URL, count: Int) throws {
-        let names = Set(allNames(in: out))
-        let sidecars = names.filter { $0.hasSuffix(".sha256") }
-        #expect(sidecars.count == count && names.count == 2 * count, "\(names)")
-        for name in sidecars {
-            #expect(names.contains(String(name.dropLast(".sha256".count))), "\(name) without its output")
-            #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent(name)), "\(name)")
-        }
-    }
-
     /// Where O_TMPFILE is refused (NFS, vfat...: here strace makes the kernel refuse it), the run falls back to
     /// named temporaries by itself, and every output still lands whole with its sidecar and nothing else.
     @Test func withoutOTmpfileTheRunFallsBackToNamedTemporaries() throws {

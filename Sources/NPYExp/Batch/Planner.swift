@@ -80,9 +80,12 @@ public enum Planner {
             }
             if let id = sniff.identity { inputByInode[id] = item.path }
             inputByName[names.canonical(item.path)] = item.path
+            protectIfNamedLikeTemporary(item.path, identity: sniff.identity)
             if let operand {
                 inputByName[names.canonical(operand.path)] = operand.path
-                if let id = FileIdentity(statOf: operand.path) { inputByInode[id] = operand.path }
+                let id = FileIdentity(statOf: operand.path)
+                if let id { inputByInode[id] = operand.path }
+                protectIfNamedLikeTemporary(operand.path, identity: id)
             }
             planned.append(PlannedInput(item: item, output: nil, problem: nil, operand: operand))
             containers.append(sniff.container)
@@ -118,6 +121,11 @@ public enum Planner {
                             continue
                         }
                     }
+                }
+                if let problem = outputNameProblem(path, input: item.path) {
+                    planned[i].problem = problem
+                    planned[i].output = nil
+                    continue
                 }
                 let outputName = names.canonical(path)
                 for (written, what) in [(outputName, path), (outputName + ".sha256", path + ".sha256")] {
@@ -163,6 +171,33 @@ public enum Planner {
             recordNames[name] = option
         }
         return RunPlan(inputs: planned, ownOutputs: own)
+    }
+
+    /// Why `path` cannot be an output, or nil: a name of npyexp's temporary form (a later run would take it for a
+    /// leftover and remove it), or a name whose sidecar (NAME.sha256) would be longer than NAME_MAX. Told before
+    /// anything is computed, for that input alone.
+    static func outputNameProblem(_ path: String, input: String) -> NPYExpError? {
+        let name = PathTools.split(path).1
+        if TemporaryFiles.writerPID(ofTemporaryName: name) != nil {
+            return NPYExpError(
+                path: input, "output name \(name) has the form of npyexp's temporary files (a later run would remove it)",
+                category: .output, fault: .refused)
+        }
+        let sidecar = PathTools.split(Checksums.sidecarPath(for: path)).1
+        if sidecar.utf8.count > Int(NAME_MAX) {
+            return NPYExpError(
+                path: input, "output name too long: \(sidecar.utf8.count) bytes with .sha256, the limit is \(NAME_MAX)",
+                category: .output, fault: .system(errno: ENAMETOOLONG))
+        }
+        return nil
+    }
+
+    /// Keeps the sweep of killed runs' temporaries away from an input whose name has their form.
+    static func protectIfNamedLikeTemporary(_ path: String, identity: FileIdentity?) {
+        guard TemporaryFiles.writerPID(ofTemporaryName: PathTools.split(path).1) != nil,
+            let identity = identity ?? FileIdentity(statOf: path)
+        else { return }
+        TemporaryFiles.protect(identity)
     }
 
     /// An output must never replace its own input (for single inputs processed without a plan).

@@ -128,6 +128,8 @@ public final class ExpPipeline: Sendable {
             {
                 report.status = .skipped
                 report.outputSHA256 = digest
+                // A run that only skips still clears what killed runs left beside its outputs.
+                TemporaryFiles.removeStale(in: PathTools.split(path).0)
                 return nil
             }
             output = try OutputFile(finalPath: path)
@@ -231,6 +233,9 @@ public final class ExpPipeline: Sendable {
         }
         try Planner.refuseReplacingInput(item.path, path)
         if let operand { try Planner.refuseReplacingInput(operand.path, path) }
+        Planner.protectIfNamedLikeTemporary(item.path, identity: nil)
+        if let operand { Planner.protectIfNamedLikeTemporary(operand.path, identity: nil) }
+        if let problem = Planner.outputNameProblem(path, input: item.path) { throw problem }
         return path
     }
 

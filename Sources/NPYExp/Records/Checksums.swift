@@ -75,20 +75,36 @@ public enum Checksums {
     /// its sidecar verifies, and the recorded input size and mtime match (or, if they moved, the input's SHA-256).
     static func completeOutputDigest(_ output: String, input: InputFile, recipe: String) -> String? {
         // The sidecar is read once; the cheap checks come before hashing the output.
-        guard let text = try? readSmallFile(sidecarPath(for: output), limit: 4096),
+        guard let text = sidecarText(of: output),
             let recorded = Provenance(sidecarText: text), recorded.recipe == recipe,
             let identity = input.identity, identity.size == recorded.size,
             let expected = recordedDigest(in: text, name: PathTools.split(output).1),
-            let digest = try? sha256(ofFile: output), digest == expected
+            isRegularFile(output), let digest = try? sha256(ofFile: output), digest == expected
         else { return nil }
         if identity.mtimeNanoseconds == recorded.mtimeNanoseconds { return digest }
         guard let now = try? sha256(ofFile: input.path), now == recorded.sha256 else { return nil }
         return digest
     }
 
+    /// The text of `output`'s sidecar, when it is a regular file (or a link to one): a FIFO there is never
+    /// opened, as opening it would wait for a writer.
+    static func sidecarText(of output: String) -> String? {
+        let path = sidecarPath(for: output)
+        var st = stat()
+        guard FileSystem.stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return try? readSmallFile(path, limit: 4096)
+    }
+
+    /// Whether `path` itself (not a link's target) is a regular file, as every output npyexp writes is: a FIFO or a
+    /// link to a device where an output should be is never read as one (it could be endless).
+    static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return FileSystem.lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
     /// The hash the sidecar records for `path`, when the sidecar is well-formed and names the file.
     public static func recordedDigest(of path: String) -> String? {
-        guard let text = try? readSmallFile(sidecarPath(for: path), limit: 4096) else { return nil }
+        guard let text = sidecarText(of: path) else { return nil }
         return recordedDigest(in: text, name: PathTools.split(path).1)
     }
 

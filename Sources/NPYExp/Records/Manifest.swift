@@ -129,7 +129,7 @@ public enum Manifest {
             inputBytes = fileSize(report.input.path)
             outputBytes = report.outputPath.flatMap(fileSize)
             if let out = report.outputPath,
-                let text = try? Checksums.readSmallFile(Checksums.sidecarPath(for: out), limit: 4096),
+                let text = Checksums.sidecarText(of: out),
                 let provenance = Provenance(sidecarText: text), provenance.size == inputBytes
             {
                 inputSHA = provenance.sha256
