@@ -1,10 +1,11 @@
 // The safety promise where runs meet earlier outputs, each other, and odd names: a rerun that fails to put a pair in
 // place leaves the earlier pair as it was (on every path that writes files, both kinds of temporaries, large inputs
-// beside small ones); two runs writing the same outputs at once always leave matching pairs; a low descriptor limit or
-// a slow syncfs fails no input; an input named like a temporary is never removed and no output is given such a name;
-// a FIFO or a device link where an output or sidecar should be is never read as one; a run that only skips still
-// removes what killed runs left. Expected outcomes come from coreutils (`sha256sum -c`) and byte comparisons with
-// the first run's files. Relies on the real binary, numpy (inputs), coreutils, chattr and strace where present.
+// beside small ones); two runs writing the same outputs at once always leave matching pairs; a directory someone else
+// keeps locked delays a run, never hangs it; a low descriptor limit or a slow syncfs fails no input; an input named
+// like a temporary is never removed and no output is given such a name; a FIFO or a device link where an output or
+// sidecar should be is never read as one; a run that only skips still removes what killed runs left. Expected
+// outcomes come from coreutils (`sha256sum -c`) and byte comparisons with the first run's files. Relies on the real
+// binary, numpy (inputs), coreutils, flock(1), chattr and strace where present.
 import Foundation
 import Testing
 
@@ -186,6 +187,22 @@ struct RerunCell: CustomTestStringConvertible, Sendable {
             if check.status != 0 { break }
         }
         #expect(try temporariesBelow(root).isEmpty)
+    }
+
+    /// Someone else holding the output directory's flock for the whole run (`flock OUT npyexp -o OUT IN`, on another
+    /// open file) delays the pairs' placement by the lock's patience once, then they are placed unlocked: the run ends
+    /// and every output lands (before the patience existed, this run waited forever).
+    @Test func aDirectoryLockedElsewhereNeverHangsTheRun() throws {
+        let root = try scratchDirectory("dirlock")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let input = root.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        for i in 0..<5 { try makeNormalInput(input.appendingPathComponent("d\(i).npy"), elements: 100, seed: i) }
+        let out = root.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let r = try sh("exec timeout 120 flock '\(out.path)' '\(Paths.binary)' -o '\(out.path)' '\(input.path)'")
+        #expect(r.status == 0, "status \(r.status) (124: it hung): \(r.stderr)")
+        try expectWholeOutputs(in: out, count: 5)
     }
 
     /// npyexp's own descriptors never fail an input: with `ulimit -n 24` (batches of one), and with 256 while every

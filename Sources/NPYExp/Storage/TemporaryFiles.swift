@@ -211,18 +211,37 @@ public enum TemporaryFiles {
         return failure
     }
 
-    /// The directory of `path`, open and flocked (exclusive, waiting), or -1 where it cannot be (a file system
-    /// without flock: the pair is then placed unlocked). Other runs hold it only while they place a pair.
+    /// The directory of `path`, open and flocked (exclusive), or -1 where it cannot be (a file system without flock:
+    /// the pair is then placed unlocked). Runs hold it only while they place a pair, so it is waited for by polling,
+    /// and for at most `directoryLockPatience` seconds: someone else's long hold (`flock DIR npyexp -o DIR ...`, whose
+    /// lock is on another open file and would otherwise deadlock the run) costs that wait, then the pair is placed
+    /// unlocked, as before the lock existed.
     private static func lockDirectory(of path: String) -> Int32 {
         let dir = PathTools.split(path).0
         let fd = FileSystem.open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return -1 }
-        if SystemCall.retrying({ flock(fd, LOCK_EX) }) == -1 {
-            close(fd)
-            return -1
+        var pause = 0.0001
+        var waited = 0.0
+        while true {
+            if SystemCall.retrying({ flock(fd, LOCK_EX | LOCK_NB) }) == 0 { return fd }
+            let busy = errno == EWOULDBLOCK
+            if !busy || waited >= directoryLockPatience || unlockable.withLock({ $0.contains(dir) }) {
+                // A directory given up on is not waited for again in this run (each pair would wait as long).
+                if busy { _ = unlockable.withLock { $0.insert(dir) } }
+                close(fd)
+                return -1
+            }
+            var nap = timespec(tv_sec: 0, tv_nsec: Int(pause * 1e9))
+            nanosleep(&nap, nil)
+            waited += pause
+            pause = min(pause * 2, 0.02)
         }
-        return fd
     }
+
+    /// How long a pair waits for its directory's lock before it is placed unlocked.
+    static let directoryLockPatience = 5.0
+    /// Directories whose lock was held elsewhere for longer than that.
+    private static let unlockable = Mutex<Set<String>>([])
 
     /// A second name (hidden, of the temporary form) for whatever `final` names now, so that it can be put back;
     /// nil when nothing is there, or when no link can be made (a file system without hard links: the earlier file
