@@ -76,7 +76,20 @@ def zip_verdict(data):
             if i.flag_bits & 0x08:
                 zip64 = any(extra_id == 1 for extra_id in extra_ids(data[offset - i.compress_size - extra_len:
                                                                         offset - i.compress_size]))
-                offset += (4 if data[offset:offset + 4] == b"PK\x07\x08" else 0) + (20 if zip64 else 12)
+                at = offset + (4 if data[offset:offset + 4] == b"PK\x07\x08" else 0)
+                crc, = struct.unpack("<I", data[at:at + 4])
+                compressed, uncompressed = struct.unpack("<QQ" if zip64 else "<II", data[at + 4:at + (20 if zip64 else 12)])
+                # zipfile never reads the descriptor; npyexp checks the member against it (the local header's
+                # compressed size, where it gives one, wins), so it must agree with the directory.
+                local = list(sizes or [])
+                if escaped[0]:
+                    local.pop(0)
+                listed = (local.pop(0) if escaped[1] else compressed32) or None  # 0: left to the descriptor
+                if listed is not None and listed != compressed:
+                    compressed = listed
+                if (crc, compressed, uncompressed) != (i.CRC, i.compress_size, i.file_size):
+                    return None, f"member {i.filename}: data descriptor differs from the directory"
+                offset = at + (20 if zip64 else 12)
             payload = z.read(i)
             if len(payload) != i.file_size:  # zipfile checks the CRC only when it read file_size bytes
                 return None, f"member {i.filename}: holds {len(payload)} bytes, the directory says {i.file_size}"
