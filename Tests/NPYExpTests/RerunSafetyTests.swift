@@ -160,6 +160,33 @@ struct RerunCell: CustomTestStringConvertible, Sendable {
         #expect(left.isEmpty, "\(cell): temporaries: \(left)")
     }
 
+    /// Where the earlier output cannot be hard-linked aside (every link(2) fails: a file system without hard links,
+    /// a full directory), it is renamed aside instead, and put back when the new sidecar then fails (strace makes the
+    /// sidecar's rename fail: the second rename with unnamed temporaries, the third with named ones).
+    @Test(arguments: [(false, 2), (true, 3)])
+    func withoutHardLinksTheEarlierOutputIsMovedAsideAndPutBack(named: Bool, sidecarRename: Int) throws {
+        let root = try scratchDirectory("nolink")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let input = root.appendingPathComponent("x.npy")
+        try makeNormalInput(input, elements: matrixElements, seed: 1)
+        let out = root.appendingPathComponent("out")
+        let environment = named ? ["NPYEXP_TEMPORARIES": "named"] : [:]
+        #expect(try run(Paths.binary, ["-o", out.path, input.path], environment: environment).status == 0)
+        let before = try contents(of: out)
+        try makeNormalInput(input, elements: matrixElements, seed: 2)
+        let prefix = named ? "export NPYEXP_TEMPORARIES=named; " : ""
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/strace") else {
+            print("skipped: needs strace (.ci/run installs it)")
+            return
+        }
+        let r = try sh(
+            prefix + "exec strace -f -o /dev/null -e trace=link,rename -e inject=link:error=ENOSPC "
+                + "-e inject=rename:error=ENOSPC:when=\(sidecarRename) '\(Paths.binary)' -f -o '\(out.path)' '\(input.path)'")
+        #expect(r.status == 74 && r.stderr.contains("x.npy.sha256: cannot move into place"), "\(r.stderr)")
+        #expect(try contents(of: out) == before, "the earlier pair was not put back: \(allNames(in: out))")
+        #expect(try coreutilsChecksumOK(sidecar: out.appendingPathComponent("x.npy.sha256")))
+    }
+
     /// Two runs with different inputs that map to the same outputs, at once and again and again (-f): whichever
     /// wins an output, its sidecar is its own. (Before pairs were placed under the directory's lock, 28 of 30 such
     /// rounds ended with some output beside the other run's sidecar, and both runs exited 0.)

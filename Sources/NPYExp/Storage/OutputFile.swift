@@ -91,16 +91,18 @@ final class TemporaryFile {
 
     /// Puts temporaries in place in order (linked, or renamed), as one step: a signal cannot split it (the signal
     /// thread's removal of temporaries waits for it), and if one fails, those already placed are taken back out of
-    /// place and every temporary of the step is removed. The descriptors stay open until `close()`.
+    /// place (the files they replaced put back) and every temporary of the step is removed. The descriptors stay
+    /// open until `close()`.
     static func placeTogether(_ files: [TemporaryFile]) throws(NPYExpError) {
         let failure = TemporaryFiles.placeAll(files.map { .init(temporary: $0.path, fd: $0.fd, final: $0.finalPath) })
         for file in files { file.done = true }
-        if let (index, code) = failure {
+        if let (index, code, restoring) = failure {
             for file in files[index...] { if let path = file.path { TemporaryFiles.remove(path) } }
             let finalPath = files[index].finalPath
+            let lost = restoring.map { "; the earlier \(files[0].finalPath) could not be put back (\(SystemCall.errnoText($0)))" }
             throw NPYExpError(
-                path: finalPath, "cannot move into place: \(SystemCall.errnoText(code))", category: .output,
-                fault: .system(errno: code))
+                path: finalPath, "cannot move into place: \(SystemCall.errnoText(code))" + (lost ?? ""),
+                category: .output, fault: .system(errno: code))
         }
     }
 

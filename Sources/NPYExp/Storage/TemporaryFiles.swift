@@ -167,40 +167,62 @@ public enum TemporaryFiles {
     /// Puts each temporary in place, in order (rename, or link when unnamed), as one step under way: a signal
     /// arriving meanwhile (`removeAll()`) waits until all are in place (or none). The step runs outside the registry's
     /// lock, so other jobs' creations do not wait on it. Several files (an output and its sidecar) are placed with
-    /// their directory flocked, so that two runs writing the same pair never interleave (one's output beside the
-    /// other's sidecar). If one fails, each file already placed in this call is taken back out: the file it replaced
-    /// (kept aside under a hidden name until the step ends) is put back, or, where there was none, the final is
-    /// unlinked. An output never stands without its sidecar, and a failed rerun leaves the earlier pair as it was.
-    /// Named temporaries not placed stay registered for the caller to `remove`. Returns the index that failed and
-    /// its errno, or nil.
-    static func placeAll(_ files: [Placement]) -> (index: Int, errno: Int32)? {
+    /// their directory flocked (taken before the step counts as under way, so a signal never waits for it), so that
+    /// two runs writing the same pair never interleave (one's output beside the other's sidecar). If one fails, each
+    /// file already placed in this call is taken back out: the file it replaced (kept aside under a hidden name until
+    /// the step ends) is put back, or, where there was none, the final is unlinked. An earlier file that cannot be
+    /// kept aside is not replaced at all: the step fails before it. An output never stands without its sidecar, and a
+    /// failed rerun leaves the earlier pair as it was. Named temporaries not placed stay registered for the caller to
+    /// `remove`. Returns the index that failed, its errno, and the errno of putting an earlier file back when that
+    /// failed too (the earlier output is then lost, and no output stands without its own sidecar); or nil.
+    static func placeAll(_ files: [Placement]) -> (index: Int, errno: Int32, restoring: Int32?)? {
+        let directoryLock = files.count > 1 ? lockDirectory(of: files[0].final) : -1
+        defer { if directoryLock >= 0 { close(directoryLock) } }
         let admitted = state.withLock { s -> Bool in
             if s.closed { return false }
             s.underWay += 1
             return true
         }
-        guard admitted else { return (0, ECANCELED) }
-        let directoryLock = files.count > 1 ? lockDirectory(of: files[0].final) : -1
-        var failure: (Int, Int32)?
-        var asides: [String?] = []  // for each file placed: where the file it replaced is kept, if anywhere
+        guard admitted else { return (0, ECANCELED, nil) }
+        var failure: (Int, Int32, Int32?)?
+        var asides: [Aside?] = []  // for each file placed: where the file it replaced is kept, if anywhere
+        defer { for case let aside? in asides { close(aside.fd) } }
         for (k, file) in files.enumerated() {
             // Only a file that a later one could fail after needs its predecessor kept.
-            let aside = k < files.count - 1 ? keepAside(file.final) : nil
-            let code =
-                if let temporary = file.temporary { FileSystem.rename(temporary, file.final) == -1 ? errno : 0 }
-                else { linkIntoPlace(file.fd, file.final) }
-            if code != 0 {
-                failure = (k, code)
-                if let aside { FileSystem.unlink(aside) }
-                for (done, kept) in zip(files[..<k], asides).reversed() {
-                    if let kept { FileSystem.rename(kept, done.final) } else { FileSystem.unlink(done.final) }
+            var aside: Aside?
+            var code: Int32 = 0
+            if k < files.count - 1 {
+                switch keepAside(file.final) {
+                case .nothing: break
+                case .kept(let kept): aside = kept
+                case .failed(let e): code = e
                 }
+            }
+            if code == 0 {
+                code =
+                    if let temporary = file.temporary { FileSystem.rename(temporary, file.final) == -1 ? errno : 0 }
+                    else { linkIntoPlace(file.fd, file.final) }
+            }
+            if code != 0 {
+                var restoring: Int32?
+                if let aside {
+                    // Not replaced after all (a link aside), or moved aside (a rename): back to where it was.
+                    if aside.moved { FileSystem.rename(aside.path, file.final) } else { FileSystem.unlink(aside.path) }
+                    close(aside.fd)
+                }
+                for (done, kept) in zip(files[..<k], asides).reversed() {
+                    if let kept, FileSystem.rename(kept.path, done.final) == 0 { continue }
+                    if kept != nil { restoring = errno }
+                    // No earlier file, or it cannot be put back: never leave this output beside another's sidecar.
+                    FileSystem.unlink(done.final)
+                    if let kept { FileSystem.unlink(kept.path) }
+                }
+                failure = (k, code, restoring)
                 break
             }
             asides.append(aside)
         }
-        if failure == nil { for case let kept? in asides { FileSystem.unlink(kept) } }
-        if directoryLock >= 0 { close(directoryLock) }
+        if failure == nil { for case let kept? in asides { FileSystem.unlink(kept.path) } }
         // Renamed temporaries leave the registry; any not renamed stay in it until the caller removes them.
         let placed = failure.map { files[..<$0.0] } ?? files[...]
         state.withLock { s in
@@ -209,6 +231,55 @@ public enum TemporaryFiles {
         }
         state.broadcast()
         return failure
+    }
+
+    /// An earlier file kept under a hidden name while its replacement's step runs, open (and flocked where it can
+    /// be, so that another run's sweep never takes it for a leftover).
+    struct Aside {
+        var path: String
+        var fd: Int32
+        /// Moved there (renamed) rather than linked: the final name is empty until the step ends. -1 for fd: not
+        /// opened (a symbolic link).
+        var moved: Bool
+    }
+
+    enum AsideOutcome {
+        case nothing
+        case kept(Aside)
+        case failed(Int32)
+    }
+
+    /// Keeps whatever `final` names now under a second, hidden name (of the temporary form), so that it can be put
+    /// back: nothing when nothing is there. The file is opened and flocked before the name exists, so no sweep can
+    /// take it; then hard-linked, or where no link can be made (a file system without hard links, a full directory)
+    /// renamed aside. When neither works, the step must not replace it. Called within a step under way, which ends
+    /// by renaming or unlinking the name: a signal's `removeAll` waits for the step, and only SIGKILL can leave it (a
+    /// later run's sweep removes it).
+    private static func keepAside(_ final: String) -> AsideOutcome {
+        // Only an earlier file or symbolic link is kept: anything else there (a directory the placement fails on, a
+        // FIFO it replaces) is left where it is.
+        var st = stat()
+        guard FileSystem.lstat(final, &st) == 0 else { return .nothing }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFREG || kind == S_IFLNK else { return .nothing }
+        let fd = kind == S_IFREG ? FileSystem.open(final, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1
+        // Held elsewhere (another run's staged file): that holder keeps sweeps off. A link is kept unlocked.
+        if fd >= 0 { _ = flock(fd, LOCK_EX | LOCK_NB) }
+        var linkError: Int32 = 0
+        while true {
+            let path = name(for: final)
+            if FileSystem.link(final, path) == 0 { return .kept(Aside(path: path, fd: fd, moved: false)) }
+            linkError = errno
+            if linkError == EEXIST { continue }
+            if linkError == ENOENT {
+                if fd >= 0 { close(fd) }
+                return .nothing
+            }
+            if FileSystem.rename(final, path) == 0 { return .kept(Aside(path: path, fd: fd, moved: true)) }
+            if errno == EEXIST { continue }
+            if fd >= 0 { close(fd) }
+            return .failed(linkError)
+        }
     }
 
     /// The directory of `path`, open and flocked (exclusive), or -1 where it cannot be (a file system without flock:
@@ -242,18 +313,6 @@ public enum TemporaryFiles {
     static let directoryLockPatience = 5.0
     /// Directories whose lock was held elsewhere for longer than that.
     private static let unlockable = Mutex<Set<String>>([])
-
-    /// A second name (hidden, of the temporary form) for whatever `final` names now, so that it can be put back;
-    /// nil when nothing is there, or when no link can be made (a file system without hard links: the earlier file
-    /// is then not kept). Called within a step under way, which ends by renaming or unlinking the name: a signal's
-    /// `removeAll` waits for the step, and only SIGKILL can leave it (a later run's sweep removes it).
-    private static func keepAside(_ final: String) -> String? {
-        while true {
-            let path = name(for: final)
-            if FileSystem.link(final, path) == 0 { return path }
-            if errno != EEXIST { return nil }
-        }
-    }
 
     /// Links the unnamed file open as `fd` to `final`; 0 or the errno. Called within a step under way. When the name
     /// is taken (an earlier output, say), it is replaced atomically, as rename(2) replaces: the file is locked,
