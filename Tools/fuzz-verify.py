@@ -232,13 +232,55 @@ def compare_complex(x, y, out):
     return None
 
 
+def block_header_disagrees(data):
+    """Whether some gzip member carries npyexp's block header (FLG 4, XLEN 12, subfield 'NX' of 8 bytes: member and
+    inflated sizes) with sizes the member does not have. gzip readers skip the extra field; npyexp trusts the header
+    where it reads blocks in parallel and finds the lie there, but not on every path (a member too large for a batch,
+    or one after a member without the header, is read serially). Such a file may be accepted or refused."""
+    pos = 0
+    while data[pos:pos + 2] == b"\x1f\x8b" and len(data) >= pos + 10:
+        flags, p = data[pos + 3], pos + 10
+        claim = None
+        if flags & 4:
+            xlen, = struct.unpack("<H", data[p:p + 2])
+            if flags == 4 and xlen == 12 and data[p + 2:p + 6] == b"NX\x08\x00":
+                claim = struct.unpack("<II", data[p + 6:p + 14])
+            p += 2 + xlen
+        for flag in (8, 16):
+            if flags & flag:
+                p = data.find(b"\0", p) + 1
+                if p == 0:
+                    return False
+        p += 2 if flags & 2 else 0
+        d = zlib.decompressobj(-15)
+        try:
+            raw = d.decompress(data[p:])
+        except zlib.error:
+            return False
+        if not d.eof:
+            return False
+        end = len(data) - len(d.unused_data) + 8
+        if claim is not None and claim != (end - pos, len(raw)):
+            return True
+        pos = end
+    return False
+
+
 def check_file(npyexp, path, work):
     """(valid, problem): whether the independent verdict accepts `path`, and None when npyexp agrees with it, else
-    a one-line description."""
+    a one-line description. A gzip file whose npyexp block headers lie about their members may be refused; if
+    npyexp accepts it, its output must still be right."""
     with open(path, "rb") as f:
         data = f.read()
     array, why = independent_verdict(data)
-    return array is not None, run_and_compare(npyexp, data, array, why, work)
+    problem = run_and_compare(npyexp, data, array, why, work)
+    if problem and array is not None and problem.startswith("npyexp refused") and block_header_disagrees(data):
+        problem = None if not leftover_outputs(work) else f"npyexp failed but left {leftover_outputs(work)}"
+    return array is not None, problem
+
+
+def leftover_outputs(work):
+    return [n for n in os.listdir(os.path.join(work, "out")) if n.endswith(".npy")]
 
 
 def run_and_compare(npyexp, data, array, why, work):
