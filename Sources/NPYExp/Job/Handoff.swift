@@ -167,7 +167,7 @@ extension InputReader {
         return pipe.startProducer {
             // The input's SHA-256 runs beside inflate; settled before this thread ends, while the reader's buffers
             // still exist.
-            reader.value.file.hashOnAnotherThread()
+            reader.value.useHashThread()
             defer { reader.value.file.settleHash() }
             try reader.value.run($0)
         }

@@ -40,6 +40,23 @@ final class InputReader {
         self.jobs = max(1, jobs)
         self.batchBytes = max(batchBytes, readSize)
         buffer = AlignedBuffer(byteCount: readSize)
+        readPieces = [buffer.bytes]
+    }
+
+    /// Where the serial path reads, in turn: the whole buffer, or its quarters once the input is hashed on another
+    /// thread (the hash may then lag up to three reads behind without stopping the reads).
+    private var readPieces: [UnsafeMutableRawBufferPointer]
+
+    /// Reads the input's hash may lag behind on the overlapped path.
+    static let hashLag = 4
+
+    /// Hands the input's SHA-256 to a thread of its own (see `InputFile.hashOnAnotherThread`), the serial path then
+    /// reading into the quarters of its buffer in turn, so that the hash of one read may lag three reads behind
+    /// without stopping inflate: the same memory as one buffer.
+    func useHashThread() {
+        let size = buffer.count / Self.hashLag
+        readPieces = (0..<Self.hashLag).map { UnsafeMutableRawBufferPointer(start: buffer.base + $0 * size, count: size) }
+        file.hashOnAnotherThread(lag: Self.hashLag)
     }
 
     /// Reads the first bytes and decides between plain and gzip.
@@ -76,11 +93,14 @@ final class InputReader {
         from: AlignedBuffer, have: Int, to sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         var n = have
-        var source = from
+        var piece = UnsafeRawBufferPointer(start: from.base, count: have)
+        var next = 0
         while n > 0 {
-            try sink(UnsafeRawBufferPointer(start: source.base, count: n))
-            source = buffer
-            n = try file.read(into: buffer.bytes)
+            try sink(UnsafeRawBufferPointer(start: piece.baseAddress, count: n))
+            let target = readPieces[next]
+            next = (next + 1) % readPieces.count
+            n = try file.read(into: target)
+            piece = UnsafeRawBufferPointer(target)
         }
     }
 

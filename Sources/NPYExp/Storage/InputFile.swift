@@ -77,11 +77,11 @@ final class InputFile {
         if ownsDescriptor { close(fd) }
     }
 
-    /// From now on the bytes read are hashed on a thread of its own while the caller inflates them. The caller
-    /// must leave the bytes of each read untouched until its next `read` or `settleHash()`: `read` waits for the
-    /// previous bytes to be hashed before it reads more.
-    func hashOnAnotherThread() {
-        if hashThread == nil { hashThread = HashThread(hasher) }
+    /// From now on the bytes read are hashed on a thread of its own while the caller inflates them, up to `lag`
+    /// reads behind. The caller must leave the bytes of each read untouched until `lag` more reads have been made,
+    /// or until `settleHash()`: `read` waits, before it reads, until fewer than `lag` reads are still being hashed.
+    func hashOnAnotherThread(lag: Int = 1) {
+        if hashThread == nil { hashThread = HashThread(hasher, lag: lag) }
     }
 
     /// Waits until every byte read so far is hashed (before the caller reuses the memory it read into).
@@ -93,7 +93,7 @@ final class InputFile {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(NPYExpError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         if let knownSize, bytesRead >= knownSize { return 0 }
-        hashThread?.wait()
+        hashThread?.waitForRoom()
         let n = SystemCall.retrying { Glibc.read(fd, base, buffer.count) }
         try SystemCall.check(n, "read error", path: path, category: .noInput)
         if let hashThread {
@@ -168,14 +168,18 @@ final class HashThread: @unchecked Sendable {
     private let running: Running
     private let worker: HandOffThread<UnsafeRawBufferPointer>
 
-    /// Continues `earlier` (the hash of what was read before the move).
-    init(_ earlier: SHA256) {
+    /// Continues `earlier` (the hash of what was read before the move); at most `lag` pieces may be outstanding.
+    init(_ earlier: SHA256, lag: Int) {
         let running = Running(earlier)
         self.running = running
-        worker = HandOffThread { running.hasher.update(bufferPointer: $0) }
+        worker = HandOffThread(capacity: lag) { running.hasher.update(bufferPointer: $0) }
     }
 
-    /// Hashes `bytes` on the thread; the caller leaves them untouched until `wait` returns.
+    /// Waits until fewer than `lag` pieces are outstanding.
+    func waitForRoom() { worker.waitForRoom() }
+
+    /// Hashes `bytes` on the thread; the caller leaves them untouched until `lag` more pieces have been handed
+    /// over after them, or `wait` has returned.
     func start(_ bytes: UnsafeRawBufferPointer) { worker.handOver(bytes) }
 
     /// Waits until the piece handed over (if any) is hashed.

@@ -2,8 +2,8 @@
 // variable (pthread), for queues whose waiters must be woken by cancellation in any state: unlike a counting
 // semaphore it has no "value below its initial value" to trap on when it is released with work still queued.
 // `WorkerThread` runs a producer on a thread of its own, outside Dispatch's pool, so a producer blocked on a full
-// queue never holds a pool thread that `concurrentPerform` needs. `HandOffThread` is a worker thread that takes one
-// item at a time from its owner (the input's hash thread, an output's writer thread). Relies on Glibc (pthread).
+// queue never holds a pool thread that `concurrentPerform` needs. `HandOffThread` is a worker thread that takes items
+// from its owner in order, a bounded number at a time (the input's hash thread, an output's writer thread). Relies on Glibc (pthread).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -85,54 +85,64 @@ final class WorkerThread: @unchecked Sendable {
     deinit { join() }
 }
 
-/// A thread that does `work` on one item at a time, handed over by its owner: handing over the next item, `wait`
-/// and `stop` all wait for the item in hand first, so the owner may reuse what an item points to once it has handed
-/// over the next one or waited. Whatever `work` writes is the owner's to read after `wait`. If no thread can be
-/// made, items are worked on by `handOver` itself. The thread holds this object until `stop`, which the owner must
-/// call.
+/// A thread that does `work` on the items its owner hands over, in order, with at most `capacity` of them
+/// outstanding (handed over and not done): handing over one more waits for room, so the owner may reuse what an
+/// item points to once `capacity` more items have been handed over after it, or after `wait`. With capacity 1 that
+/// is "once the next item is handed over". Whatever `work` writes is the owner's to read after `wait`. If no thread
+/// can be made, items are worked on by `handOver` itself. The thread holds this object until `stop`, which the
+/// owner must call.
 final class HandOffThread<Item>: @unchecked Sendable {
     private let lock = ConditionLock()
-    /// The item in hand, held until its work is done.
-    private var pending: Item?
+    /// Items handed over and not yet done, oldest first; the first is the one being worked on.
+    private var queue: [Item] = []
+    private let capacity: Int
     private var stopping = false
     private var thread: WorkerThread?
     /// No thread could be made (WorkerThread then runs its body inline).
     private var inline = false
     private let work: (Item) -> Void
 
-    init(_ work: @escaping (Item) -> Void) {
+    /// `capacity`: items that may be handed over before `handOver` waits for the oldest.
+    init(capacity: Int = 1, _ work: @escaping (Item) -> Void) {
         self.work = work
+        self.capacity = max(1, capacity)
         let creator = pthread_self()
         thread = WorkerThread { [self] in
             if pthread_equal(pthread_self(), creator) != 0 {
                 lock.withLock { inline = true }
                 return
             }
-            while let item = lock.wait(until: { pending != nil || stopping }, then: { pending }) {
+            while let item = lock.wait(until: { !queue.isEmpty || stopping }, then: { queue.first }) {
                 work(item)
-                lock.withLock { pending = nil }
+                lock.withLock { queue.removeFirst() }
                 lock.broadcast()
             }
         }
     }
 
-    /// Waits for the item in hand, then hands `item` over.
+    /// Waits until fewer than `capacity` items are outstanding, then hands `item` over.
     func handOver(_ item: Item) {
-        wait()
+        waitForRoom()
         if lock.withLock({ inline }) {
             work(item)
             return
         }
-        lock.withLock { pending = item }
+        lock.withLock { queue.append(item) }
         lock.broadcast()
     }
 
-    /// Waits until the item in hand (if any) is done.
-    func wait() {
-        lock.wait(until: { pending == nil }, then: {})
+    /// Waits until fewer than `capacity` items are outstanding: every item handed over `capacity` or more
+    /// hand-overs ago is done.
+    func waitForRoom() {
+        lock.wait(until: { queue.count < capacity }, then: {})
     }
 
-    /// Finishes the item in hand, then ends the thread and waits for it.
+    /// Waits until every item handed over is done.
+    func wait() {
+        lock.wait(until: { queue.isEmpty }, then: {})
+    }
+
+    /// Finishes the items in hand, then ends the thread and waits for it.
     func stop() {
         wait()
         lock.withLock { stopping = true }
