@@ -1,8 +1,10 @@
 // Unit tests at the seams the subprocess tests reach only by chance: the read-ahead hand-off cancelled at every
 // point from either side (under a time limit, so a deadlock fails instead of hanging), the commit group with failing
-// syncs, blocked renames and flushes past its batch size, the lossless name encoding, and the sidecar line format
-// against coreutils. Relies on `@testable import NPYExp`, coreutils (sha256sum) and Foundation.
+// syncs, blocked renames and flushes past its batch size, the lossless name encoding, the sidecar line format
+// against coreutils, and the transform's two routes (results written in place or gathered first) against each other
+// however the input is cut. Relies on `@testable import NPYExp`, coreutils (sha256sum) and Foundation.
 import Foundation
+import NPYFormat
 import Testing
 
 @testable import NPYExp
@@ -204,5 +206,74 @@ final class SyncCounter: @unchecked Sendable {
         try Data(line.utf8).write(to: dir.appendingPathComponent("S"))
         #expect(try run("/usr/bin/env", ["sha256sum", "-c", "--strict", "S"], in: dir).status == 0)
         #expect(Checksums.recordedDigest(in: line, name: name) == digest)
+    }
+}
+
+/// A payload sink that collects what it is given; with `room` bytes of its own it also takes results in place
+/// (`reserve`), as a compressed payload's batch buffer does, else every byte arrives through `write`.
+private final class CollectingSink: PayloadSink {
+    private(set) var bytes: [UInt8] = []
+    private let buffer: UnsafeMutableRawBufferPointer?
+    private(set) var reserved = 0
+    init(room: Int?) { buffer = room.map { .allocate(byteCount: $0, alignment: 64) } }
+    deinit { buffer?.deallocate() }
+    func write(_ piece: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: piece) }
+    func finish() throws {}
+    func reserve(_ count: Int) -> UnsafeMutableRawBufferPointer? {
+        guard let buffer else { return nil }
+        return UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(count, buffer.count)])
+    }
+    func commitReserved(_ count: Int) throws {
+        bytes.append(contentsOf: buffer![0..<count])
+        reserved += count
+    }
+}
+
+@Suite struct TransformRouteTests {
+    /// The transform's output is the same whether elements go straight into the sink's buffer or are gathered
+    /// first, however the input is cut: pieces of 1 byte to several chunks, rooms that end inside an element, and
+    /// every conversion kind. Both are compared with a run through a sink without a buffer of its own (the
+    /// gathering route alone), and the direct route must have been taken.
+    @Test(arguments: [NPYDType.float32, .float64, .float16, .complex64, .int16,
+                      NPYDType(kind: .float, itemSize: 4, byteOrder: .big)])
+    func directAndGatheredRoutesAgree(dtype: NPYDType) throws {
+        let count = 100_003
+        var data = [UInt8](repeating: 0, count: count * dtype.itemSize)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for i in data.indices {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            data[i] = UInt8(truncatingIfNeeded: state >> 56)
+        }
+        if dtype.kind == .float {
+            // Moderate exponents, so that most results are finite and differ.
+            let step = dtype.itemSize
+            for i in stride(from: step - 1, to: data.count, by: step) { data[dtype.byteOrder == .big ? i - step + 1 : i] &= 0x3f }
+        }
+        let input = NPYHeader(dtype: dtype, fortranOrder: false, shape: [count]).encoded() + data
+
+        func run(room: Int?, cuts: [Int]) throws -> (bytes: [UInt8], reserved: Int) {
+            let sink = CollectingSink(room: room)
+            let transform = ExpTransform(requested: nil, jobs: 2, chunkBytes: 3 * 4096 + 64, sink: sink)
+            try input.withUnsafeBytes { all in
+                var offset = 0, next = 0
+                while offset < all.count {
+                    let take = min(cuts[next % cuts.count], all.count - offset)
+                    try transform.consume(UnsafeRawBufferPointer(rebasing: all[offset..<(offset + take)]))
+                    offset += take
+                    next += 1
+                }
+            }
+            try transform.finish()
+            return (sink.bytes, sink.reserved)
+        }
+        let reference = try run(room: nil, cuts: [input.count])
+        #expect(reference.reserved == 0)
+        #expect(reference.bytes.count > count)
+        for (room, cuts) in [(1 << 20, [input.count]), (4096 + 12, [1, 4093, 70_001, 3]), (1 << 16, [128, 65_536, 17]),
+                             (7, [5_000]), (1 << 20, [1])] {
+            let result = try run(room: room, cuts: cuts)
+            #expect(result.bytes == reference.bytes, "room \(room), cuts \(cuts)")
+            if room >= 2 * 8 && cuts != [1] { #expect(result.reserved > 0, "room \(room), cuts \(cuts)") }
+        }
     }
 }

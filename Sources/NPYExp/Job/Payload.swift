@@ -4,8 +4,9 @@
 // segment of one raw deflate stream (DeflateSegments) for a zip member of an .npz; fixed boundaries keep outputs
 // byte-identical for equal inputs whatever the chunking. Zip members also need the CRC-32 and length of what they
 // hold, which the payloads keep. A payload of more than one batch hands each deflated batch to the output's writer
-// thread (`OutputFile.writeBehind`) and deflates the next into a second set of buffers meanwhile. Relies on Gzip,
-// Crypto (SHA-256), Dispatch.
+// thread (`OutputFile.writeBehind`) and deflates the next into a second set of buffers meanwhile. The transform
+// may write its results straight into a compressed payload's batch buffer (`reserve`, `commitReserved`) instead of
+// handing them over to be copied. Relies on Gzip, Crypto (SHA-256), Dispatch.
 import Dispatch
 import Gzip
 
@@ -13,6 +14,16 @@ import Gzip
 protocol PayloadSink: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
     func finish() throws
+    /// Room for at most `count` more bytes in the sink's own buffer, right after what it has taken, for the caller
+    /// to fill in place and hand on with `commitReserved` (no copy); nil where the sink keeps no buffer.
+    func reserve(_ count: Int) -> UnsafeMutableRawBufferPointer?
+    /// Takes the first `count` bytes of the room `reserve` gave, as if they had been written.
+    func commitReserved(_ count: Int) throws
+}
+
+extension PayloadSink {
+    func reserve(_ count: Int) -> UnsafeMutableRawBufferPointer? { nil }
+    func commitReserved(_ count: Int) throws { preconditionFailure("commitReserved without a reserve") }
 }
 
 /// A payload that knows the CRC-32 and length of the uncompressed bytes it took (a zip member's).
@@ -98,6 +109,22 @@ final class BlockDeflatePayload: ChecksummedPayload {
         defer { self.filled = filled }
         uncompressedCount += bytes.count
         try batch.gather(bytes, filled: &filled) { try flush($0, last: false) }
+    }
+
+    func reserve(_ count: Int) -> UnsafeMutableRawBufferPointer? {
+        let room = min(count, batch.count - filled)
+        return room > 0 ? UnsafeMutableRawBufferPointer(start: batch.base + filled, count: room) : nil
+    }
+
+    func commitReserved(_ count: Int) throws {
+        precondition(count >= 0 && filled + count <= batch.count, "committed more than the reserved room")
+        uncompressedCount += count
+        filled += count
+        if filled == batch.count {
+            let full = filled
+            filled = 0
+            try flush(full, last: false)
+        }
     }
 
     func finish() throws {

@@ -1,6 +1,8 @@
 // Transform: the NPY stage of the pipeline. It takes the decompressed input stream in pieces of any size through the
-// stream parser (NPYFormat), gathers element-aligned chunks of bounded size, converts them and applies the
-// element-wise operation (ExpKernels) on all cores, and hands the output header and data to the output encoder.
+// stream parser (NPYFormat), converts the elements and applies the element-wise operation (ExpKernels) on all cores,
+// and hands the output header and data to the output encoder. Whole elements of a piece go straight from the piece
+// into the encoder's own batch buffer (exp reads one and writes the other: no copy on the way, where the payload
+// used to be copied twice); what is left over, and every piece of backward, is gathered into element-aligned chunks.
 // The operation is exp, or exp's backward, which takes a second operand (the forward result) read in lockstep from
 // an `OperandStream`: one transform, one or two inputs. Memory is a few chunk buffers whatever the tensor's size.
 // Relies on NPYFormat, ExpKernels, Parallel.
@@ -8,31 +10,35 @@ import Crypto
 import ExpKernels
 import NPYFormat
 
-/// What an element-wise operation does to one chunk of compute-typed elements, in place.
+/// What an element-wise operation does to one chunk of compute-typed elements.
 enum ElementOperation: Sendable {
     /// exp(x).
     case exp
     /// exp's gradient: grad * result (grad * conj(result) for complex), with the result as second operand.
     case backward
 
-    /// exp of `count` elements at `p`, in place.
-    static func exp(_ type: ComputeType, _ p: UnsafeMutableRawPointer, count: Int) {
+    /// exp of `count` elements at `x`, into `y` (the same memory, or memory that does not overlap it).
+    static func exp(_ type: ComputeType, _ x: UnsafeRawPointer, into y: UnsafeMutableRawPointer, count: Int) {
+        func buffers<T>(_: T.Type, _ n: Int) -> (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) {
+            (UnsafeBufferPointer(start: x.assumingMemoryBound(to: T.self), count: n),
+             UnsafeMutableBufferPointer(start: y.assumingMemoryBound(to: T.self), count: n))
+        }
         switch type {
         case .float32:
-            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: count)
-            ExpKernels.exp(UnsafeBufferPointer(b), into: b)
+            let (a, b) = buffers(Float.self, count)
+            ExpKernels.exp(a, into: b)
         case .float64:
-            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Double.self), count: count)
-            ExpKernels.exp(UnsafeBufferPointer(b), into: b)
+            let (a, b) = buffers(Double.self, count)
+            ExpKernels.exp(a, into: b)
         case .float16:
-            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: UInt16.self), count: count)
-            ExpKernels.exp(half: UnsafeBufferPointer(b), into: b)
+            let (a, b) = buffers(UInt16.self, count)
+            ExpKernels.exp(half: a, into: b)
         case .complex64:
-            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Float.self), count: count * 2)
-            ExpKernels.exp(complex: UnsafeBufferPointer(b), into: b)
+            let (a, b) = buffers(Float.self, count * 2)
+            ExpKernels.exp(complex: a, into: b)
         case .complex128:
-            let b = UnsafeMutableBufferPointer(start: p.assumingMemoryBound(to: Double.self), count: count * 2)
-            ExpKernels.exp(complex: UnsafeBufferPointer(b), into: b)
+            let (a, b) = buffers(Double.self, count * 2)
+            ExpKernels.exp(complex: a, into: b)
         }
     }
 }
@@ -233,24 +239,50 @@ final class ExpTransform {
         try encoded.withUnsafeBytes { try emit($0) }
     }
 
-    /// Array bytes (never past the declared length) gathered into element-aligned chunks.
+    /// Array bytes (never past the declared length). Whole elements go straight from the piece into the sink's own
+    /// buffer where it has one (exp reads the piece and writes its result there: no copy); the rest is gathered
+    /// into element-aligned chunks.
     private func consumeData(_ bytes: UnsafeRawBufferPointer) throws {
-        guard let chunk = inputChunk else { return }
+        guard let chunk = inputChunk, let h = header, let type = computeType else { return }
+        var rest = bytes
+        if operand == nil {
+            let itemSize = h.dtype.itemSize, maxElements = chunk.count / itemSize
+            while filled == 0 && rest.count >= itemSize {
+                let wanted = min(rest.count / itemSize, maxElements)
+                guard let room = sink.reserve(wanted * type.itemSize) else { break }
+                let count = room.count / type.itemSize
+                guard count > 0 else { break }
+                let results = UnsafeMutableRawBufferPointer(start: room.baseAddress!, count: count * type.itemSize)
+                try apply(source: rest.baseAddress!, count: count, into: results.baseAddress!)
+                payloadHasher?.update(bufferPointer: UnsafeRawBufferPointer(results))
+                try sink.commitReserved(results.count)
+                rest = UnsafeRawBufferPointer(rebasing: rest[(count * itemSize)...])
+            }
+        }
         var filled = self.filled
         defer { self.filled = filled }
-        try chunk.gather(bytes, filled: &filled) { try processChunk($0) }
+        try chunk.gather(rest, filled: &filled) { try processChunk($0) }
     }
 
     /// Converts the chunk (and the operand's matching elements) to the compute type and applies the operation on
-    /// all cores; each slice touches only its own range of every buffer.
+    /// all cores, then hands the result on.
     private func processChunk(_ byteCount: Int) throws {
         guard let h = header, let type = computeType, let input = inputChunk else { return }
         let count = byteCount / h.dtype.itemSize
         let target = outputChunk ?? input
+        try apply(source: UnsafeRawPointer(input.base), count: count, into: target.base)
+        try emit(UnsafeRawBufferPointer(start: target.base, count: count * type.itemSize))
+    }
+
+    /// The operation on `count` input elements at `source`, results (compute type) at `target`, which may be the
+    /// same memory, on all cores: each slice touches only its own range of every buffer. For backward, the
+    /// operand's matching elements are read first.
+    private func apply(source: UnsafeRawPointer, count: Int, into target: UnsafeMutableRawPointer) throws {
+        guard let h = header, let type = computeType else { return }
         let dtype = h.dtype
-        let inBase = SharedPointer(raw: input.base)
-        let outBase = SharedPointer(raw: target.base)
-        let identity = outputChunk == nil
+        let inBase = SharedPointer(raw: UnsafeMutableRawPointer(mutating: source))
+        let outBase = SharedPointer(raw: target)
+        let identity = ElementConverter.isIdentity(dtype, type)
         var second: (raw: SharedPointer, converted: SharedPointer?, dtype: NPYDType)?
         if let operand, let operandChunk {
             try operand.read(into: operandChunk.base, count: count * operand.header.dtype.itemSize)
@@ -259,13 +291,18 @@ final class ExpTransform {
         }
         let operandView = second
         let perSlice = Parallel.slices(of: count, jobs: jobs) { range -> ResultCounts in
+            let results = outBase.raw + range.lowerBound * type.itemSize
+            // What exp reads: the converted elements (written to the results first), or the input itself.
+            let arguments = identity ? UnsafeRawPointer(inBase.raw) + range.lowerBound * type.itemSize : UnsafeRawPointer(results)
             if !identity {
                 ElementConverter.convert(
                     UnsafeRawPointer(inBase.raw), dtype: dtype, start: range.lowerBound, count: range.count,
                     into: outBase.raw, target: type)
             }
-            let results = outBase.raw + range.lowerBound * type.itemSize
             if let operandView {
+                if identity && arguments != UnsafeRawPointer(results) {
+                    results.copyMemory(from: arguments, byteCount: range.count * type.itemSize)
+                }
                 let converted = operandView.converted ?? operandView.raw
                 if operandView.converted != nil {
                     ElementConverter.convert(
@@ -276,14 +313,13 @@ final class ExpTransform {
                     type, result: converted.raw + range.lowerBound * type.itemSize, grad: results, count: range.count)
                 return ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
             }
-            let beyond = ResultCounts.beyondFloat64(type, UnsafeRawPointer(results), count: range.count)
-            ElementOperation.exp(type, results, count: range.count)
+            let beyond = ResultCounts.beyondFloat64(type, arguments, count: range.count)
+            ElementOperation.exp(type, arguments, into: results, count: range.count)
             var counted = ResultCounts.of(type, UnsafeRawPointer(results), count: range.count)
             if type == .float16 || type == .float32 { counted.narrowOverflow = counted.overflowToInfinity - beyond }
             return counted
         }
         counts = perSlice.reduce(counts, +)
         elementCount += count
-        try emit(UnsafeRawBufferPointer(start: target.base, count: count * type.itemSize))
     }
 }
