@@ -92,13 +92,21 @@ public final class GzipDecoder {
     /// Feeds compressed bytes; calls sink with decompressed bytes (valid only during the call) as they come.
     /// After an error, every later call throws the same error again.
     public func write(_ input: UnsafeRawBufferPointer, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try write(input, room: { output }, deliver: sink)
+    }
+
+    /// Feeds compressed bytes, inflating them straight into the caller's memory: each part goes into what `room()`
+    /// gives at that moment (at least one byte), and `deliver` then gets that part, at the start of that memory, so
+    /// the caller can count it as filled. No copy is made. Errors as in `write(_:to:)`.
+    public func write(_ input: UnsafeRawBufferPointer, room: () throws -> UnsafeMutableRawBufferPointer,
+                      deliver: (UnsafeRawBufferPointer) throws -> Void) throws {
         switch state {
         case .finished: preconditionFailure("GzipDecoder.write after finish()")
         case .failed(let error): throw error
         default: break
         }
         do {
-            try consume(input, sink)
+            try consume(input, room, deliver)
         } catch {
             let verdict = zlibVerdict(on: error)
             state = .failed(verdict)
@@ -140,7 +148,8 @@ public final class GzipDecoder {
         }
     }
 
-    private func consume(_ input: UnsafeRawBufferPointer, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    private func consume(_ input: UnsafeRawBufferPointer, _ room: () throws -> UnsafeMutableRawBufferPointer,
+                         _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard var cursor = input.baseAddress, let inflater else { return }
         let end = cursor + input.count
         while cursor < end {
@@ -187,7 +196,7 @@ public final class GzipDecoder {
                 let used: Int, ended: Bool
                 do {
                     (used, ended) = try inflater.inflate(UnsafeRawBufferPointer(start: cursor, count: end - cursor),
-                                                         through: output) { part in
+                                                         room: room) { part in
                         memberSize &+= UInt32(truncatingIfNeeded: part.count)
                         try sink(part)
                     }
@@ -209,7 +218,7 @@ public final class GzipDecoder {
                     var readAhead = inflater.takeReadAhead()
                     compressedBytesRead -= readAhead.count
                     try withUnsafeBytes(of: &readAhead.bytes) {
-                        try consume(UnsafeRawBufferPointer(rebasing: $0[0..<readAhead.count]), sink)
+                        try consume(UnsafeRawBufferPointer(rebasing: $0[0..<readAhead.count]), room, sink)
                     }
                 }
             case .trailer(var value, var count):

@@ -147,15 +147,23 @@ final class RawInflater {
     /// stream ended; after the end, `takeReadAhead()` gives back what was read past it.
     func inflate(_ input: UnsafeRawBufferPointer, through scratch: UnsafeMutableRawBufferPointer,
                  deliver: (UnsafeRawBufferPointer) throws -> Void) throws -> (consumed: Int, ended: Bool) {
+        try inflate(input, room: { scratch }, deliver: deliver)
+    }
+
+    /// Like `inflate(_:through:deliver:)`, each part made in the memory `room()` gives at that moment (the
+    /// caller's own buffer, filled in place): `deliver` gets the part, within that memory.
+    func inflate(_ input: UnsafeRawBufferPointer, room next: () throws -> UnsafeMutableRawBufferPointer,
+                 deliver: (UnsafeRawBufferPointer) throws -> Void) throws -> (consumed: Int, ended: Bool) {
         if let zlib {
-            return try zlib.inflate(input, through: scratch) { part in
+            return try zlib.inflate(input, room: next) { part in
                 zlibCRC = CRC32.checksum(part, initial: zlibCRC, backend: .zlib)
                 try deliver(part)
             }
         }
         var consumed = 0
-        let room = UInt32(min(scratch.count, 1 << 30))
         while true {
+            let scratch = try next()
+            let room = UInt32(min(scratch.count, 1 << 30))
             let offered = UInt32(min(input.count - consumed, 1 << 30))
             var used: UInt32 = 0, made: UInt32 = 0, finished: Int32 = 0
             let code = npyexp_isal_inflate(isal, input.baseAddress.map { ($0 + consumed).assumingMemoryBound(to: UInt8.self) },

@@ -102,11 +102,19 @@ final class ZStream {
     /// taken and whether the stream ended; bytes after the end are not taken.
     func inflate(_ input: UnsafeRawBufferPointer, through scratch: UnsafeMutableRawBufferPointer,
                  deliver: (UnsafeRawBufferPointer) throws -> Void) throws -> (consumed: Int, ended: Bool) {
+        try inflate(input, room: { scratch }, deliver: deliver)
+    }
+
+    /// Like `inflate(_:through:deliver:)`, each part made in the memory `room()` gives at that moment (the
+    /// caller's own buffer, filled in place): `deliver` gets the part, within that memory.
+    func inflate(_ input: UnsafeRawBufferPointer, room next: () throws -> UnsafeMutableRawBufferPointer,
+                 deliver: (UnsafeRawBufferPointer) throws -> Void) throws -> (consumed: Int, ended: Bool) {
         precondition(mode == .inflate, "inflate on a deflate stream")
         let z = pointer
         defer { z.pointee.next_in = nil; z.pointee.next_out = nil }
         var consumed = 0
         while true {
+            let scratch = try next()
             let offered = min(input.count - consumed, Self.slice)
             // zlib's next_in is not const-qualified in this build (z_const is empty) but inflate never writes input.
             z.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: ($0 + consumed).assumingMemoryBound(to: Bytef.self)) }

@@ -92,7 +92,7 @@ final class ChunkPipe: @unchecked Sendable {
 struct PipeCancelled: Error {}
 
 /// The producer's end of a pipe: cuts the bytes it is given into the pipe's chunks. Used only on the producer thread.
-final class PipeWriter {
+final class PipeWriter: InPlaceOutput {
     private let pipe: ChunkPipe
     private var current: (slot: Int, buffer: AlignedBuffer)?
     private var filledBytes = 0
@@ -116,6 +116,19 @@ final class PipeWriter {
     func endSegment() throws {
         _ = try buffer()
         publish(endsSegment: true)
+    }
+
+    /// The free end of the chunk being filled (a new chunk once the last is full), to be written in place.
+    func room() throws -> UnsafeMutableRawBufferPointer {
+        let target = try buffer()
+        return UnsafeMutableRawBufferPointer(start: target.base + filledBytes, count: target.count - filledBytes)
+    }
+
+    /// Counts `count` bytes written in place at the start of the last `room()`; publishes the chunk when full.
+    func advance(by count: Int) {
+        precondition(current != nil && filledBytes + count <= current!.buffer.count, "advanced past the room")
+        filledBytes += count
+        if filledBytes == current!.buffer.count { publish(endsSegment: false) }
     }
 
     /// Publishes the last partial chunk.
@@ -164,13 +177,13 @@ extension InputReader {
     /// this reader go away.
     func startProducing(into pipe: ChunkPipe) -> WorkerThread {
         let reader = UncheckedBox(self)
-        return pipe.startProducer {
+        return pipe.startProducer(segmented: { writer in
             // The input's SHA-256 runs beside inflate; settled before this thread ends, while the reader's buffers
             // still exist.
             reader.value.useHashThread()
             defer { reader.value.file.settleHash() }
-            try reader.value.run($0)
-        }
+            try reader.value.run(writer.write, inPlace: writer)
+        })
     }
 
     /// Like `run`, but reading and inflating happen on another thread, `depth` chunks ahead of `consumer`. Whatever

@@ -1,6 +1,8 @@
 // Reader: the first stage. Reads an input in fixed-size pieces, recognises gzip by its magic bytes and inflates it:
 // npyexp's own block-framed gzip (every member's size in its FEXTRA field) on all cores, any other gzip serially
-// through one streaming decoder that also follows concatenated members. Memory is a few fixed buffers.
+// through one streaming decoder that also follows concatenated members; on the overlapped path that decoder inflates
+// straight into the read-ahead pipe's chunks (`InPlaceOutput`), not into a buffer of its own to be copied from.
+// Memory is a few fixed buffers.
 // Relies on Gzip (zlib) and Parallel (all cores).
 import Gzip
 
@@ -71,7 +73,8 @@ final class InputReader {
     var detectedPrefix: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: buffer.base, count: pending) }
 
     /// Streams the whole decompressed input to `consumer`, then checks that the file did not change meanwhile.
-    func run(_ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// With `inPlace`, serial inflate writes straight into that memory instead of handing its output to `consumer`.
+    func run(_ consumer: (UnsafeRawBufferPointer) throws -> Void, inPlace: InPlaceOutput? = nil) throws {
         switch container {
         case .plain:
             try runPlain(consumer)
@@ -80,9 +83,9 @@ final class InputReader {
         case .gzip:
             let prefix = UnsafeRawBufferPointer(start: buffer.base, count: min(pending, 64))
             if (try? GzipBlocks.blockSizes(prefix)) ?? nil != nil {
-                try runBlocks(consumer)
+                try runBlocks(consumer, inPlace: inPlace)
             } else {
-                try runSerial(from: buffer, have: pending, consumer)
+                try runSerial(from: buffer, have: pending, consumer, inPlace: inPlace)
             }
         }
         try file.checkUnchanged()
@@ -109,16 +112,23 @@ final class InputReader {
     }
 
     /// Serial inflate of `have` bytes at the start of `from` and the rest of the file.
-    private func runSerial(from: AlignedBuffer, have: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+    private func runSerial(from: AlignedBuffer, have: Int, _ consumer: (UnsafeRawBufferPointer) throws -> Void,
+                           inPlace: InPlaceOutput?) throws {
         let decoder = GzipDecoder()
-        try forwardRest(from: from, have: have) { try decoder.write($0, to: consumer) }
+        try forwardRest(from: from, have: have) { piece in
+            if let inPlace {
+                try decoder.write(piece, room: inPlace.room) { try inPlace.advance(by: $0.count) }
+            } else {
+                try decoder.write(piece, to: consumer)
+            }
+        }
         try decoder.finish()
     }
 
     /// Parallel inflate of block-framed members: reads a batch of whole members, inflates them on all cores into
     /// one output buffer, hands it on in order. Anything that is not a complete block member (a plain member
     /// appended later, truncation, garbage) goes to the serial decoder, which names the fault precisely.
-    private func runBlocks(_ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+    private func runBlocks(_ consumer: (UnsafeRawBufferPointer) throws -> Void, inPlace: InPlaceOutput?) throws {
         let output = AlignedBuffer(byteCount: batchBytes)
         // Whole members are inflated at once, so the compressed side needs room for a full batch.
         let compressed = AlignedBuffer(byteCount: batchBytes + (64 << 10))
@@ -159,7 +169,7 @@ final class InputReader {
                 if parallelBlocks > 0 && (b[0] != 0x1f || (have > 1 && b[1] != 0x8b)) {
                     throw GzipError(.trailingGarbage, detail: "\(have) bytes after \(parallelBlocks) members")
                 }
-                try runSerial(from: buffer, have: have, consumer)
+                try runSerial(from: buffer, have: have, consumer, inPlace: inPlace)
                 return
             }
             try inflate(members.map { ($0.offset, $0.size, $0.outOffset, $0.outSize) }, from: buffer, into: output)
@@ -187,6 +197,14 @@ final class InputReader {
             if n != outSize { throw BlockSizeMismatch(declared: outSize, actual: n) }
         }
     }
+}
+
+/// Memory of the next stage's (a pipe's chunk) that serial inflate fills in place, so its output is not copied.
+protocol InPlaceOutput: AnyObject {
+    /// The memory the next inflated bytes go to (at least one byte).
+    func room() throws -> UnsafeMutableRawBufferPointer
+    /// The first `count` bytes of the last `room()` now hold inflated bytes.
+    func advance(by count: Int) throws
 }
 
 /// A block member whose inflated size differs from the size its header declares.
