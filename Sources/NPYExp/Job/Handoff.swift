@@ -136,6 +136,12 @@ final class PipeWriter: InPlaceOutput {
         if current != nil { publish(endsSegment: false) }
     }
 
+    /// Publishes the chunk being filled, even if partial, unless nothing is in it yet (the next `room()` is then a
+    /// whole chunk either way).
+    func endChunk() {
+        if current != nil && filledBytes > 0 { publish(endsSegment: false) }
+    }
+
     private func buffer() throws -> AlignedBuffer {
         if let current { return current.buffer }
         guard let next = pipe.acquire() else { throw PipeCancelled() }

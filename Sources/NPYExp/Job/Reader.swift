@@ -126,7 +126,7 @@ final class InputReader {
     }
 
     /// Parallel inflate of block-framed members: reads a batch of whole members, inflates them on all cores into
-    /// one output buffer, hands it on in order. Anything that is not a complete block member (a plain member
+    /// the next stage's memory (`inPlace`) or one output buffer, hands it on in order. Anything that is not a complete block member (a plain member
     /// appended later, truncation, garbage) goes to the serial decoder, which names the fault precisely.
     private func runBlocks(_ consumer: (UnsafeRawBufferPointer) throws -> Void, inPlace: InPlaceOutput?) throws {
         let output = AlignedBuffer(byteCount: batchBytes)
@@ -148,6 +148,23 @@ final class InputReader {
                 have += n
                 atEnd = have < buffer.count
             }
+            // Where this batch is inflated: straight into the next stage's memory when it has room for the first
+            // member (a chunk with too little room left is handed on first), else into `output`, handed on after.
+            var target = output.bytes
+            var inPlaceBatch = false
+            if let inPlace,
+               let first = (try? GzipBlocks.blockSizes(UnsafeRawBufferPointer(start: buffer.base, count: min(64, have)))) ?? nil,
+               first.uncompressed > 0 {
+                var room = try inPlace.room()
+                if room.count < first.uncompressed {
+                    inPlace.endChunk()
+                    room = try inPlace.room()
+                }
+                if room.count >= first.uncompressed {
+                    target = room
+                    inPlaceBatch = true
+                }
+            }
             members.removeAll(keepingCapacity: true)
             var pos = 0
             var outTotal = 0
@@ -156,7 +173,7 @@ final class InputReader {
                 let prefix = UnsafeRawBufferPointer(start: buffer.base + pos, count: min(64, have - pos))
                 guard let sizes = try? GzipBlocks.blockSizes(prefix) else { fallBack = true; break }
                 if sizes.member > batchBytes || sizes.uncompressed > batchBytes { fallBack = true; break }
-                if pos + sizes.member > have || outTotal + sizes.uncompressed > output.count { break }
+                if pos + sizes.member > have || outTotal + sizes.uncompressed > target.count { break }
                 members.append(Member(offset: pos, size: sizes.member, outOffset: outTotal, outSize: sizes.uncompressed))
                 pos += sizes.member
                 outTotal += sizes.uncompressed
@@ -172,9 +189,13 @@ final class InputReader {
                 try runSerial(from: buffer, have: have, consumer, inPlace: inPlace)
                 return
             }
-            try inflate(members.map { ($0.offset, $0.size, $0.outOffset, $0.outSize) }, from: buffer, into: output)
+            try inflate(members.map { ($0.offset, $0.size, $0.outOffset, $0.outSize) }, from: buffer, into: target)
             parallelBlocks += members.count
-            try consumer(UnsafeRawBufferPointer(start: output.base, count: outTotal))
+            if inPlaceBatch {
+                try inPlace!.advance(by: outTotal)
+            } else {
+                try consumer(UnsafeRawBufferPointer(start: output.base, count: outTotal))
+            }
             // Keep the unparsed tail for the next round (once the hash of what was read is done with those bytes).
             file.settleHash()
             if pos < have {
@@ -185,9 +206,10 @@ final class InputReader {
         }
     }
 
-    private func inflate(_ members: [(Int, Int, Int, Int)], from buffer: AlignedBuffer, into output: AlignedBuffer) throws {
+    private func inflate(_ members: [(Int, Int, Int, Int)], from buffer: AlignedBuffer,
+                         into output: UnsafeMutableRawBufferPointer) throws {
         let input = SharedPointer(raw: buffer.base)
-        let out = SharedPointer(raw: output.base)
+        let out = SharedPointer(raw: output.baseAddress!)
         _ = try Parallel.mapThrowing(members.count, jobs: jobs) { i in
             let (offset, size, outOffset, outSize) = members[i]
             let n = try GzipBlocks.decompressMember(
@@ -205,6 +227,8 @@ protocol InPlaceOutput: AnyObject {
     func room() throws -> UnsafeMutableRawBufferPointer
     /// The first `count` bytes of the last `room()` now hold inflated bytes.
     func advance(by count: Int) throws
+    /// Hands on what has been written so far, so that the next `room()` is a whole new chunk.
+    func endChunk()
 }
 
 /// A block member whose inflated size differs from the size its header declares.
