@@ -97,16 +97,10 @@ final class ZStream {
         precondition(code == Z_OK, "inflateReset failed: \(code)")
     }
 
-    /// Inflates from `input` until it is used up (with no output pending) or the deflate stream ends, writing into
-    /// `scratch` and handing each filled part to `deliver` (valid only during the call). Returns the input bytes
+    /// Inflates from `input` until it is used up (with no output pending) or the deflate stream ends, each part made
+    /// in the memory `room()` gives at that moment (a fixed scratch buffer, or the caller's own memory filled in
+    /// place) and handed to `deliver`, within that memory (valid only during the call). Returns the input bytes
     /// taken and whether the stream ended; bytes after the end are not taken.
-    func inflate(_ input: UnsafeRawBufferPointer, through scratch: UnsafeMutableRawBufferPointer,
-                 deliver: (UnsafeRawBufferPointer) throws -> Void) throws -> (consumed: Int, ended: Bool) {
-        try inflate(input, room: { scratch }, deliver: deliver)
-    }
-
-    /// Like `inflate(_:through:deliver:)`, each part made in the memory `room()` gives at that moment (the
-    /// caller's own buffer, filled in place): `deliver` gets the part, within that memory.
     func inflate(_ input: UnsafeRawBufferPointer, room next: () throws -> UnsafeMutableRawBufferPointer,
                  deliver: (UnsafeRawBufferPointer) throws -> Void) throws -> (consumed: Int, ended: Bool) {
         precondition(mode == .inflate, "inflate on a deflate stream")

@@ -13,9 +13,7 @@ import Glibc
     @Test func aHeldInputIsDoneLastWhileTheRestIsCommitted() throws {
         let dir = try scratchDirectory("overlap")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let input = dir.appendingPathComponent("in")
-        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-        for i in 0..<5 { try makeNormalInput(input.appendingPathComponent("f\(i).npy"), elements: 1000, seed: i) }
+        let input = try makeInputDirectory(in: dir, "f", count: 5, elements: 1000)
         let held = input.appendingPathComponent("f2.npy")
         let fd = open(held.path, O_RDONLY)
         #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)

@@ -28,9 +28,7 @@ import Testing
     @Test func closedStandardErrorNeverCostsTheBatch() throws {
         let dir = try scratchDirectory("stderr-closed")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let input = dir.appendingPathComponent("in")
-        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-        for i in 0..<40 { try makeNormalInput(input.appendingPathComponent("f\(i).npy"), elements: 100, seed: i) }
+        let input = try makeInputDirectory(in: dir, "f", count: 40)
         try makeNormalInput(input.appendingPathComponent("large.npy"), elements: 3 << 20, seed: 99)
         let status = try bash(
             "'\(Paths.binary)' -v -o out in 2>&1 >/dev/null | head -c 1 >/dev/null; echo ${PIPESTATUS[0]} >status",

@@ -103,6 +103,14 @@ func makeNormalInput(_ url: URL, elements: Int, seed: Int = 0, gzip: Bool = fals
         """, [String(elements), String(seed), url.path, gzip ? "1" : "0"])
 }
 
+/// `root/in`, made with `count` small normal inputs `PREFIXi.npy` of `elements` each (seed i).
+func makeInputDirectory(in root: URL, _ prefix: String, count: Int, elements: Int = 100) throws -> URL {
+    let input = root.appendingPathComponent("in")
+    try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+    for i in 0..<count { try makeNormalInput(input.appendingPathComponent("\(prefix)\(i).npy"), elements: elements, seed: i) }
+    return input
+}
+
 /// `sha256sum -c` run in the sidecar's directory: true when coreutils agrees the file matches (false when there is
 /// no sidecar).
 func coreutilsChecksumOK(sidecar: URL) throws -> Bool {

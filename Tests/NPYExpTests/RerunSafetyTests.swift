@@ -222,9 +222,7 @@ struct RerunCell: CustomTestStringConvertible, Sendable {
     @Test func aDirectoryLockedElsewhereNeverHangsTheRun() throws {
         let root = try scratchDirectory("dirlock")
         defer { try? FileManager.default.removeItem(at: root) }
-        let input = root.appendingPathComponent("in")
-        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-        for i in 0..<5 { try makeNormalInput(input.appendingPathComponent("d\(i).npy"), elements: 100, seed: i) }
+        let input = try makeInputDirectory(in: root, "d", count: 5)
         let out = root.appendingPathComponent("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let r = try sh("exec timeout 120 flock '\(out.path)' '\(Paths.binary)' -o '\(out.path)' '\(input.path)'")
@@ -319,9 +317,7 @@ struct RerunCell: CustomTestStringConvertible, Sendable {
     @Test func specialFilesWhereOutputsStandAreNeverReadAsOutputs() throws {
         let root = try scratchDirectory("special")
         defer { try? FileManager.default.removeItem(at: root) }
-        let input = root.appendingPathComponent("in")
-        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-        for i in 0..<4 { try makeNormalInput(input.appendingPathComponent("s\(i).npy"), elements: 100, seed: i) }
+        let input = try makeInputDirectory(in: root, "s", count: 4)
         let out = root.appendingPathComponent("out")
         #expect(try npyexp(["-o", out.path, input.path]).status == 0)
         let o = out.path
@@ -338,9 +334,7 @@ struct RerunCell: CustomTestStringConvertible, Sendable {
     @Test func aRunThatOnlySkipsStillRemovesLeftovers() throws {
         let root = try scratchDirectory("skipsweep")
         defer { try? FileManager.default.removeItem(at: root) }
-        let input = root.appendingPathComponent("in")
-        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-        for i in 0..<3 { try makeNormalInput(input.appendingPathComponent("k\(i).npy"), elements: 100, seed: i) }
+        let input = try makeInputDirectory(in: root, "k", count: 3)
         let out = root.appendingPathComponent("out")
         #expect(try npyexp(["-o", out.path, input.path]).status == 0)
         let leftover = out.appendingPathComponent(".npyexp-tmp.\(try deadPID()).abc")

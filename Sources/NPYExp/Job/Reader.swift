@@ -95,15 +95,13 @@ final class InputReader {
     private func forwardRest(
         from: AlignedBuffer, have: Int, to sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        var n = have
         var piece = UnsafeRawBufferPointer(start: from.base, count: have)
         var next = 0
-        while n > 0 {
-            try sink(UnsafeRawBufferPointer(start: piece.baseAddress, count: n))
+        while !piece.isEmpty {
+            try sink(piece)
             let target = readPieces[next]
             next = (next + 1) % readPieces.count
-            n = try file.read(into: target)
-            piece = UnsafeRawBufferPointer(target)
+            piece = UnsafeRawBufferPointer(rebasing: target[..<(try file.read(into: target))])
         }
     }
 
@@ -126,8 +124,9 @@ final class InputReader {
     }
 
     /// Parallel inflate of block-framed members: reads a batch of whole members, inflates them on all cores into
-    /// the next stage's memory (`inPlace`) or one output buffer, hands it on in order. Anything that is not a complete block member (a plain member
-    /// appended later, truncation, garbage) goes to the serial decoder, which names the fault precisely.
+    /// the next stage's memory (`inPlace`) or one output buffer, hands it on in order. Anything that is not a
+    /// complete block member (a plain member appended later, truncation, garbage) goes to the serial decoder, which
+    /// names the fault precisely.
     private func runBlocks(_ consumer: (UnsafeRawBufferPointer) throws -> Void, inPlace: InPlaceOutput?) throws {
         let output = AlignedBuffer(byteCount: batchBytes)
         // Whole members are inflated at once, so the compressed side needs room for a full batch.
@@ -148,23 +147,9 @@ final class InputReader {
                 have += n
                 atEnd = have < buffer.count
             }
-            // Where this batch is inflated: straight into the next stage's memory when it has room for the first
-            // member (a chunk with too little room left is handed on first), else into `output`, handed on after.
-            var target = output.bytes
-            var inPlaceBatch = false
-            if let inPlace,
-               let first = (try? GzipBlocks.blockSizes(UnsafeRawBufferPointer(start: buffer.base, count: min(64, have)))) ?? nil,
-               first.uncompressed > 0 {
-                var room = try inPlace.room()
-                if room.count < first.uncompressed {
-                    inPlace.endChunk()
-                    room = try inPlace.room()
-                }
-                if room.count >= first.uncompressed {
-                    target = room
-                    inPlaceBatch = true
-                }
-            }
+            // Where this batch is inflated: straight into the next stage's memory, or into `output`, handed on after.
+            let room = try inPlace.flatMap { try roomForMembers(at: buffer.base, have, in: $0) }
+            let target = room ?? output.bytes
             members.removeAll(keepingCapacity: true)
             var pos = 0
             var outTotal = 0
@@ -191,7 +176,7 @@ final class InputReader {
             }
             try inflate(members.map { ($0.offset, $0.size, $0.outOffset, $0.outSize) }, from: buffer, into: target)
             parallelBlocks += members.count
-            if inPlaceBatch {
+            if room != nil {
                 try inPlace!.advance(by: outTotal)
             } else {
                 try consumer(UnsafeRawBufferPointer(start: output.base, count: outTotal))
@@ -204,6 +189,23 @@ final class InputReader {
             have -= pos
             if atEnd && have == 0 { return }
         }
+    }
+
+    /// The memory of `inPlace` that members starting at `start` (`have` bytes read) can be inflated into: its room
+    /// when that holds the first member, after handing on a chunk whose room left is too small; nil when no chunk
+    /// holds one (or `start` is not a block member).
+    private func roomForMembers(at start: UnsafeMutableRawPointer, _ have: Int, in inPlace: InPlaceOutput) throws
+        -> UnsafeMutableRawBufferPointer?
+    {
+        guard let sizes = (try? GzipBlocks.blockSizes(UnsafeRawBufferPointer(start: start, count: min(64, have)))) ?? nil,
+            sizes.uncompressed > 0
+        else { return nil }
+        var room = try inPlace.room()
+        if room.count < sizes.uncompressed {
+            inPlace.endChunk()
+            room = try inPlace.room()
+        }
+        return room.count >= sizes.uncompressed ? room : nil
     }
 
     private func inflate(_ members: [(Int, Int, Int, Int)], from buffer: AlignedBuffer,

@@ -275,14 +275,15 @@ final class ExpTransform {
     }
 
     /// The operation on `count` input elements at `source`, results (compute type) at `target`, which may be the
-    /// same memory, on all cores: each slice touches only its own range of every buffer. For backward, the
-    /// operand's matching elements are read first.
+    /// same memory (for backward it must be), on all cores: each slice touches only its own range of every buffer.
+    /// For backward, the operand's matching elements are read first.
     private func apply(source: UnsafeRawPointer, count: Int, into target: UnsafeMutableRawPointer) throws {
         guard let h = header, let type = computeType else { return }
         let dtype = h.dtype
         let inBase = SharedPointer(raw: UnsafeMutableRawPointer(mutating: source))
         let outBase = SharedPointer(raw: target)
         let identity = ElementConverter.isIdentity(dtype, type)
+        precondition(operand == nil || !identity || source == UnsafeRawPointer(target), "backward works in place")
         var second: (raw: SharedPointer, converted: SharedPointer?, dtype: NPYDType)?
         if let operand, let operandChunk {
             try operand.read(into: operandChunk.base, count: count * operand.header.dtype.itemSize)
@@ -293,16 +294,15 @@ final class ExpTransform {
         let perSlice = Parallel.slices(of: count, jobs: jobs) { range -> ResultCounts in
             let results = outBase.raw + range.lowerBound * type.itemSize
             // What exp reads: the converted elements (written to the results first), or the input itself.
-            let arguments = identity ? UnsafeRawPointer(inBase.raw) + range.lowerBound * type.itemSize : UnsafeRawPointer(results)
+            let arguments =
+                identity ? UnsafeRawPointer(inBase.raw) + range.lowerBound * type.itemSize : UnsafeRawPointer(results)
             if !identity {
                 ElementConverter.convert(
                     UnsafeRawPointer(inBase.raw), dtype: dtype, start: range.lowerBound, count: range.count,
                     into: outBase.raw, target: type)
             }
             if let operandView {
-                if identity && arguments != UnsafeRawPointer(results) {
-                    results.copyMemory(from: arguments, byteCount: range.count * type.itemSize)
-                }
+                // Backward works in place on the gathered gradient (it never takes the direct route).
                 let converted = operandView.converted ?? operandView.raw
                 if operandView.converted != nil {
                     ElementConverter.convert(

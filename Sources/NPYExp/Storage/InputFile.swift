@@ -80,7 +80,7 @@ final class InputFile {
     /// From now on the bytes read are hashed on a thread of its own while the caller inflates them, up to `lag`
     /// reads behind. The caller must leave the bytes of each read untouched until `lag` more reads have been made,
     /// or until `settleHash()`: `read` waits, before it reads, until fewer than `lag` reads are still being hashed.
-    func hashOnAnotherThread(lag: Int = 1) {
+    func hashOnAnotherThread(lag: Int) {
         if hashThread == nil { hashThread = HashThread(hasher, lag: lag) }
     }
 

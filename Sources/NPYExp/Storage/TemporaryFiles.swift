@@ -186,7 +186,7 @@ public enum TemporaryFiles {
         guard admitted else { return (0, ECANCELED, nil) }
         var failure: (Int, Int32, Int32?)?
         var asides: [Aside?] = []  // for each file placed: where the file it replaced is kept, if anywhere
-        defer { for case let aside? in asides { close(aside.fd) } }
+        defer { for case let aside? in asides { aside.release() } }
         for (k, file) in files.enumerated() {
             // Only a file that a later one could fail after needs its predecessor kept.
             var aside: Aside?
@@ -208,7 +208,7 @@ public enum TemporaryFiles {
                 if let aside {
                     // Not replaced after all (a link aside), or moved aside (a rename): back to where it was.
                     if aside.moved { FileSystem.rename(aside.path, file.final) } else { FileSystem.unlink(aside.path) }
-                    close(aside.fd)
+                    aside.release()
                 }
                 for (done, kept) in zip(files[..<k], asides).reversed() {
                     if let kept, FileSystem.rename(kept.path, done.final) == 0 { continue }
@@ -241,6 +241,9 @@ public enum TemporaryFiles {
         /// Moved there (renamed) rather than linked: the final name is empty until the step ends. -1 for fd: not
         /// opened (a symbolic link).
         var moved: Bool
+
+        /// Closes the descriptor (and so drops the lock), if one was opened.
+        func release() { if fd >= 0 { close(fd) } }
     }
 
     enum AsideOutcome {

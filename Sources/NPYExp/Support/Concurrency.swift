@@ -3,7 +3,8 @@
 // semaphore it has no "value below its initial value" to trap on when it is released with work still queued.
 // `WorkerThread` runs a producer on a thread of its own, outside Dispatch's pool, so a producer blocked on a full
 // queue never holds a pool thread that `concurrentPerform` needs. `HandOffThread` is a worker thread that takes items
-// from its owner in order, a bounded number at a time (the input's hash thread, an output's writer thread). Relies on Glibc (pthread).
+// from its owner in order, a bounded number at a time (the input's hash thread, an output's writer thread).
+// Relies on Glibc (pthread).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -114,7 +115,7 @@ final class HandOffThread<Item>: @unchecked Sendable {
             }
             while let item = lock.wait(until: { !queue.isEmpty || stopping }, then: { queue.first }) {
                 work(item)
-                lock.withLock { queue.removeFirst() }
+                lock.withLock { _ = queue.removeFirst() }
                 lock.broadcast()
             }
         }
