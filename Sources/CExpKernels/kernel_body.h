@@ -13,33 +13,15 @@ AI VD nearest_k(VD x, double scale, VU *ki) {
     return kd - SHIFT;
 }
 
-#ifdef LOOKUP16
-// float32, AVX-512 (see kernel_types.h): x = (k/16) ln2 + r, |r| <= ln2/32, 2^(j/16) looked up from two registers
-// (no gather), exp(r) by a degree-5 minimax polynomial. Fewer operations per lane than the table-free form below,
-// which the double-pumped 512-bit units of Zen 4 are bound by. Lanes outside [-104, 89] give garbage (caller).
-AI VD f32_eval(VD x) {
-    VU ki;
-    VD kd = nearest_k(x, NPYEXP_INVLN2_16, &ki);
-    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_16, x);
-    VD p = MADD(r, (VD){} + NPYEXP_EXPF16_C5, (VD){} + NPYEXP_EXPF16_C4);
-    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C3);
-    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C2);
-    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C1);
-    p = MADD(p, r, (VD){} + NPYEXP_EXPF16_C0);
-    // The table holds bits(2^(j/16)) - (j << 48) and j = k mod 16 is the permute index's low 4 bits, so adding
-    // k << 48 (mod 2^64) adds floor(k/16) to the exponent: s = 2^(j/16) 2^floor(k/16), exact (normal double).
-    VD s = (VD)(LOOKUP16(npyexp_t16_bits, ki) + (ki << 48));
-    return s * p;
-}
-#else
-// float32 (see kernel_types.h): table-free, so no gathers. x = k ln2 + r, |r| <= ln2/2, exp(r) by a degree-9
-// minimax polynomial split into even and odd parts (two independent Horner chains in r^2 halve the latency), then
-// 2^k is added to the exponent field. Lanes outside [-104, 89] give garbage (caller).
-AI VD f32_eval(VD x) {
+/// e^x in double, table-free (see kernel_types.h), for float x with |x| <= 700: relative error < 2^-45.8. x = k ln2
+/// + r, |r| <= ln2/2, exp(r) by a degree-9 minimax polynomial split into even and odd parts (two independent Horner
+/// chains in r^2 halve the latency), then 2^k is added to the exponent field. The float32 kernel's form where there
+/// is no table in registers (baseline), its second stage where there is (f32_scalar_fix), and complex64's e^a.
+AI VD f32_eval_free(VD x) {
     VU ki;
     VD kd = nearest_k(x, NPYEXP_INVLN2, &ki);
-    // kd * LN2_HI40 is exact (|k| < 2^8, 40-bit constant) and so is x - kd * LN2_HI40 (a multiple of 2^-40 below
-    // 2^-1): r carries one rounding, from the LN2_LO40 term.
+    // kd * LN2_HI40 is exact (|k| < 2^11, 40-bit constant) and so is x - kd * LN2_HI40 (x is a float: both are
+    // multiples of 2^-40 or x's ulp, and the difference is below ln2): r carries one rounding, from the LN2_LO40 term.
     VD r = MADD(-kd, (VD){} + NPYEXP_LN2_HI40, x);
     r = MADD(-kd, (VD){} + NPYEXP_LN2_LO40, r);
     VD r2 = r * r;
@@ -52,26 +34,92 @@ AI VD f32_eval(VD x) {
     pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C0);
     po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C1);
     VD p = MADD(po, r, pe);
-    return (VD)((VU)p + (ki << 52)); // p in [0.7, 1.42] and -151 <= k <= 129 here: a normal double, exact scaling
+    return (VD)((VU)p + (ki << 52)); // p in [0.7, 1.42]: a normal double, exact scaling while 2^k p is normal
 }
+
+// The float32 kernel's rounding test flags lanes within 2^F32_NEAR_BITS double ulps of a float midpoint (f32_near)
+// and subnormal results within F32_SUB_TOL of a midpoint of their grid (f32_sub_near); both windows are set by the
+// error bound of the form's f32_eval (kernel_types.h).
+#define FREE_NEAR_BITS 10 // f32_eval_free: y within 2^7.2 double ulps of exp(x)
+#define FREE_SUB_TOL 0x1p-21
+#if defined(LOOKUP16) || defined(LOOKUP8)
+// Table forms (see kernel_types.h): x = (k/N) ln2 + r, |r| <= ln2/2N, 2^(j/N) looked up from registers (no gather),
+// exp(r) by a short minimax polynomial, evaluated by Estrin's scheme (independent pairs joined by r^2: a shorter
+// chain than Horner's, which kept too many blocks waiting in the out-of-order window on AVX2). Fewer operations per
+// lane than the table-free form, and less accurate: the rounding test's windows are wider (they flag about 1 lane in
+// 2^15 on AVX2, 2^12 on AVX-512, against 2^18), and f32_scalar_fix evaluates the lanes they flag again by the
+// table-free form before any goes to the scalar path.
+#define F32_RECHECK 1
+#if defined(LOOKUP16) // N = 16 on AVX-512 (two registers, vpermt2q), degree 4
+#define F32_NEAR_BITS 16 // y within 2^14.5 double ulps of exp(x)
+#define F32_SUB_TOL 0x1p-13
+#define F32_LOOKUP(ki) LOOKUP16(npyexp_t16_bits, ki)
+#define F32_TSHIFT 48
+#define F32_INVLN2 NPYEXP_INVLN2_16
+#define F32_LN2 NPYEXP_LN2_16
+#define F32_C(i) NPYEXP_EXPF16_C##i
+#else                // N = 8 on AVX2 (two vpermd and a blend per 4 lanes), degree 5
+#define F32_NEAR_BITS 13 // y within 2^11.4 double ulps of exp(x)
+#define F32_SUB_TOL 0x1p-16
+#define F32_LOOKUP(ki) LOOKUP8(npyexp_t8_bits, ki)
+#define F32_TSHIFT 49
+#define F32_INVLN2 NPYEXP_INVLN2_8
+#define F32_LN2 NPYEXP_LN2_8
+#define F32_C(i) NPYEXP_EXPF8_C##i
+#endif
+/// Lanes outside [-104, 89] give garbage (caller).
+AI VD f32_eval(VF xf) {
+    VD x = __builtin_convertvector(xf, VD);
+    VU ki;
+    VD kd = nearest_k(x, F32_INVLN2, &ki);
+    VD r = MADD(-kd, (VD){} + F32_LN2, x);
+    VD r2 = r * r;
+    VD a = MADD(r, (VD){} + F32_C(1), (VD){} + F32_C(0));
+    VD b = MADD(r, (VD){} + F32_C(3), (VD){} + F32_C(2));
+#if defined(LOOKUP16)
+    VD p = MADD(MADD(r2, (VD){} + F32_C(4), b), r2, a);
+#else
+    VD p = MADD(MADD(MADD(r, (VD){} + F32_C(5), (VD){} + F32_C(4)), r2, b), r2, a);
+#endif
+    // The table holds bits(2^(j/N)) - (j << TSHIFT) and j = k mod N is the lookup index's low bits, so adding
+    // k << TSHIFT (mod 2^64) adds floor(k/N) to the exponent: s = 2^(j/N) 2^floor(k/N), exact (normal double).
+    VD s = (VD)(F32_LOOKUP(ki) + (ki << F32_TSHIFT));
+    return s * p;
+}
+#else
+#define F32_NEAR_BITS FREE_NEAR_BITS
+#define F32_SUB_TOL FREE_SUB_TOL
+AI VD f32_eval(VF xf) { return f32_eval_free(__builtin_convertvector(xf, VD)); }
 #endif
 
 /// Lanes within the error bound of a float rounding boundary (normal results): a test on the low 32 bits of each
 /// double, which hold the 29 bits below float precision. With d = y - m in double ulps, m the nearest float midpoint
-/// (those 29 bits = 2^28), the lanes with -1024 <= d < 1024 are flagged: they and only they have bits 11-28 of
-/// lo + 1024 - 2^28 all clear (one and-test, a single vptestnmd on AVX-512).
-AI VI f32_near(VD y) {
+/// (those 29 bits = 2^28), the lanes with -2^B <= d < 2^B are flagged (B = F32_NEAR_BITS for f32_eval): they and
+/// only they have bits B+1 to 28 of lo + 2^B - 2^28 all clear (one and-test, a single vptestnmd on AVX-512).
+AI VI f32_near_within(VD y, int B) {
     VUI lo = ROUNDBITS((VUI2)y);
-    return TESTN32(lo + (1024 - 0x10000000u), 0x1ffff800u);
+    return TESTN32(lo + ((1u << B) - 0x10000000u), 0x1fffffffu & ~((2u << B) - 1));
+}
+#define f32_near(y) f32_near_within(y, F32_NEAR_BITS)
+
+/// Fast form: W lanes in double from x as it is. *near: f32_near. The rare lanes are found per pair of blocks
+/// (f32_rare_either) and exactly in f32_slow.
+AI VD f32_core(VF xf, VI *near) {
+    VD y = f32_eval(xf);
+    *near = f32_near(y);
+    return y;
 }
 
-/// Fast form: W lanes in double from x as it is. *near: f32_near; *rare: lanes outside [-87.33, 88.72] or NaN
-/// (subnormal / zero / overflowing results, specials), for f32_slow.
-AI VD f32_core(VF xf, VI *near, VI *rare) {
-    VD y = f32_eval(__builtin_convertvector(xf, VD));
-    *near = f32_near(y);
-    *rare = ~(VI)(xf >= -87.33f) | (VI)(xf > 88.72f); // ~(x >= a) also flags NaN
-    return y;
+/// Lanes outside [-87.33, 88.72] or NaN: subnormal / zero / overflowing results and specials.
+AI VI f32_rare(VF xf) { return ~(VI)(xf >= -87.33f) | (VI)(xf > 88.72f); } // ~(x >= a) also flags NaN
+
+/// Lanes where |a| or |b| is above 87.33 or NaN (a superset of either block's rare lanes, for the fast form's branch):
+/// the larger of the two magnitudes as integers (a NaN's bits are above every number's), compared once. Four
+/// operations for two blocks instead of six.
+AI VI f32_rare_either(VF a, VF b) {
+    VUI ua = (VUI)a & 0x7fffffffu, ub = (VUI)b & 0x7fffffffu;
+    VUI m = (VUI)((VI)(ua > ub) & (VI)ua) | (VUI)(~(VI)(ua > ub) & (VI)ub);
+    return (VI)(m > 0x42aea8f6u); // bits of 87.33f
 }
 
 /// W doubles rounded once to float and stored, each half on its own: no lane insert to join the halves (AVX-512: two
@@ -92,26 +140,38 @@ AI VF select_f(VI m, VF a, VF b) { return (VF)(((VI)a & m) | ((VI)b & ~m)); }
 AI VD f32_core_clamped(VF xf, VI *near, VI *sub) {
     VF xc = select_f((VI)(xf < -104.0f), (VF){} - 104.0f, xf);
     xc = select_f((VI)(xc > 89.0f), (VF){} + 89.0f, xc);
-    VD y = f32_eval(__builtin_convertvector(xc, VD));
+    VD y = f32_eval(xc);
     *near = f32_near(y);
     *sub = (VI)(xf < -87.33f) & (VI)(xf >= -104.0f);
     return y;
 }
 
-/// Subnormal results: y (a normal double, same relative error bound) is rounded once to the 2^-149 grid by the
+/// Subnormal results: y (a normal double, same relative error bound E) is rounded once to the 2^-149 grid by the
 /// conversion; that is correct unless y lies near a midpoint of that grid. u = y 2^149 (exact) is below 2^24, so its
-/// error is below 2^24 2^-45.8 < 2^-21.8; u - round(u) is exact, and lanes with ||u - round(u)| - 1/2| <= 2^-21 are
-/// flagged for the scalar path. The same grid holds for [2^-126, 2^-125), so lanes in [-87.34, -87.33] pass too.
-AI VI f32_sub_near(VD y) {
+/// error is below 2^24 E: 2^-21.8 for the table-free form (E = 2^-45.8), 2^-17.6 and 2^-14.5 for the 8- and 16-entry
+/// table forms. u - round(u) is exact, and lanes with ||u - round(u)| - 1/2| <= tol are flagged: tol = 2^-21, 2^-16,
+/// 2^-13. The same grid holds for [2^-126, 2^-125), so lanes in [-87.34, -87.33] pass too.
+AI VI f32_sub_near_within(VD y, double tol) {
     VD u = y * 0x1p149;
     VD d = u - ((u + SHIFT) - SHIFT);
     VD a = (VD)((VU)d & 0x7fffffffffffffffULL) - 0.5;
-    return __builtin_convertvector((VL)(a <= 0x1p-21) & (VL)(a >= -0x1p-21), VI);
+    return __builtin_convertvector((VL)(a <= tol) & (VL)(a >= -tol), VI);
 }
+#define f32_sub_near(y) f32_sub_near_within(y, F32_SUB_TOL)
 
-/// The lanes near a rounding boundary, one by one.
+/// The lanes near a rounding boundary (all in [-104, 89]), one by one in the scalar path (about 800 ns a lane); with a
+/// table form (F32_RECHECK), first evaluated again by the table-free form: its result, rounded once, replaces the
+/// first one in those lanes, and only the lanes within its own, tighter windows go on to the scalar path.
 AI void f32_scalar_fix(VF xf, VI near, float *yp) {
     if (ANY32(near)) {
+#ifdef F32_RECHECK
+        VD y2 = f32_eval_free(__builtin_convertvector(xf, VD)); // other lanes: garbage, not stored
+        VF f2 = __builtin_convertvector(y2, VF);
+        for (int i = 0; i < W; i++)
+            if (near[i]) yp[i] = f2[i];
+        VI sub = (VI)(xf >= -104.0f) & (VI)(xf < -87.33f);
+        near &= (f32_near_within(y2, FREE_NEAR_BITS) & ~sub) | (f32_sub_near_within(y2, FREE_SUB_TOL) & sub);
+#endif
         for (int i = 0; i < W; i++)
             if (near[i]) yp[i] = npyexp_expf_cr(xf[i]); // xf, not the input pointer: in place, it was overwritten
     }
@@ -119,7 +179,8 @@ AI void f32_scalar_fix(VF xf, VI near, float *yp) {
 
 /// The lanes f32_core flagged: the rare ones in vector form (NaN -> x + x, x < -104 -> +0, x > 89 -> inf, the rest
 /// rounded once by the conversion, subnormal results tested by f32_sub_near), then the near ones.
-AI void f32_slow(VF xf, VD y, VI near, VI rare, float *yp) {
+AI void f32_slow(VF xf, VD y, VI near, float *yp) {
+    VI rare = f32_rare(xf);
     if (ANY32(rare)) {
         VI sub = (VI)(xf >= -104.0f) & (VI)(xf < -87.33f);
         VI over = (VI)(xf > 88.72f) & (VI)(xf <= 89.0f); // y is valid: the conversion overflows correctly
@@ -147,12 +208,19 @@ AI size_t f32_pairs(const float *x, float *y, size_t i, size_t end, int clamped)
         VF xa, xb;
         memcpy(&xa, x + i, sizeof xa);
         memcpy(&xb, x + i + W, sizeof xb);
-        VI na, nb, fa, fb;
-        VD da = clamped ? f32_core_clamped(xa, &na, &fa) : f32_core(xa, &na, &fa);
-        VD db = clamped ? f32_core_clamped(xb, &nb, &fb) : f32_core(xb, &nb, &fb);
+        VI na, nb, fa, fb = {};
+        VD da, db;
+        if (clamped) {
+            da = f32_core_clamped(xa, &na, &fa);
+            db = f32_core_clamped(xb, &nb, &fb);
+        } else {
+            da = f32_core(xa, &na);
+            db = f32_core(xb, &nb);
+            fa = f32_rare_either(xa, xb);
+        }
         store_f(y + i, da);
         store_f(y + i + W, db);
-        // Four tests, not one test of na | nb | fa | fb: on AVX-512 the masks stay in mask registers (an or of the
+        // Separate tests, not one test of their or: on AVX-512 the masks stay in mask registers (an or of the
         // vectors made clang expand each compare mask into a vector first, two operations more per block).
         if (__builtin_expect(ANY32(na) | ANY32(nb) | ANY32(fa) | ANY32(fb), 0)) {
             taken++;
@@ -160,8 +228,8 @@ AI size_t f32_pairs(const float *x, float *y, size_t i, size_t end, int clamped)
                 f32_slow_clamped(xa, da, na, fa, y + i);
                 f32_slow_clamped(xb, db, nb, fb, y + i + W);
             } else {
-                f32_slow(xa, da, na, fa, y + i);
-                f32_slow(xb, db, nb, fb, y + i + W);
+                f32_slow(xa, da, na, y + i);
+                f32_slow(xb, db, nb, y + i + W);
             }
         }
     }
@@ -185,10 +253,10 @@ void FN(npyexp_exp_f32)(const float *x, float *y, size_t n) {
         memcpy(bx, x + i, m * sizeof(float));
         VF xa;
         memcpy(&xa, bx, sizeof xa);
-        VI na, ra;
-        VD da = f32_core(xa, &na, &ra);
+        VI na;
+        VD da = f32_core(xa, &na);
         store_f(by, da);
-        f32_slow(xa, da, na, ra, by);
+        f32_slow(xa, da, na, by);
         memcpy(y + i, by, m * sizeof(float));
     }
 }
@@ -379,27 +447,6 @@ void FN(npyexp_backward_f16)(const uint16_t *r, const uint16_t *g, uint16_t *o, 
 #endif
 typedef float VF2 __attribute__((vector_size(W * 8))); // W interleaved complex64 values
 
-/// e^x in double for |x| <= 700 (relative error < 2^-45.8, the float32 kernel's evaluation without its rounding test).
-AI VD exp_d_f32grade(VD x) {
-    VD kd = MADD(x, (VD){} + NPYEXP_INVLN2, (VD){} + SHIFT);
-    VU ki = (VU)kd;
-    kd = kd - SHIFT;
-    // |k| < 2^11 here: k * LN2_HI40 exact, x - k * LN2_HI40 exact as in f32_core (x is a float).
-    VD r = MADD(-kd, (VD){} + NPYEXP_LN2_HI40, x);
-    r = MADD(-kd, (VD){} + NPYEXP_LN2_LO40, r);
-    VD r2 = r * r;
-    VD pe = MADD(r2, (VD){} + NPYEXP_EXPF_C8, (VD){} + NPYEXP_EXPF_C6);
-    VD po = MADD(r2, (VD){} + NPYEXP_EXPF_C9, (VD){} + NPYEXP_EXPF_C7);
-    pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C4);
-    po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C5);
-    pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C2);
-    po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C3);
-    pe = MADD(pe, r2, (VD){} + NPYEXP_EXPF_C0);
-    po = MADD(po, r2, (VD){} + NPYEXP_EXPF_C1);
-    VD p = MADD(po, r, pe);
-    return (VD)((VU)p + (ki << 52));
-}
-
 /// cos b and sin b in double for float b with |b| <= 1e5: k = round(b 2/pi), r = b - k pi/2 with r relative
 /// error ~2^-52 even next to a multiple of pi/2 (b - k P1 exact, one rounding for P2, P3 below it), Taylor
 /// polynomials to r^11 / r^12 (relative error < 2^-36 on |r| <= pi/4), then the quadrant's swap and signs.
@@ -437,7 +484,7 @@ AI void sincos_d(VD b, VD *c_out, VD *s_out) {
 AI VI c64_core(VF2 z, VF2 *out) {
     VF a = __builtin_shufflevector(z, z, EVEN_LANES), b = __builtin_shufflevector(z, z, ODD_LANES);
     VD ad = __builtin_convertvector(a, VD), bd = __builtin_convertvector(b, VD);
-    VD ea = exp_d_f32grade(ad), c, s;
+    VD ea = f32_eval_free(ad), c, s;
     sincos_d(bd, &c, &s);
     VF re = __builtin_convertvector(ea * c, VF), im = __builtin_convertvector(ea * s, VF);
     *out = __builtin_shufflevector(re, im, ZIP_LANES);

@@ -6,35 +6,42 @@
 //   PAIRS128(j, &bits, &tail) both words of entry j (< 128) of npyexp_t128_pairs for W lanes (baseline, AVX2)
 //   ANY32(m)       whether any lane of a 32-bit lane mask is set
 //   TESTN32(v, m)  (optional) 32-bit lane mask of the lanes of v with no bit of m set (AVX-512: vptestnmd)
-//   LOOKUP16, LOOKUP32 (optional) uint64 lookup in a 16- / 32-entry table held in registers, index = low bits of i;
-//                  when defined, the float32 / float64 kernels use the table forms written for them (AVX-512)
+//   LOOKUP8, LOOKUP16, LOOKUP32 (optional) uint64 lookup in an 8- / 16- / 32-entry table held in registers, index =
+//                  low bits of i; when defined, the float32 / float64 kernels use the table forms written for them
+//                  (LOOKUP8: AVX2 float32; LOOKUP16, LOOKUP32: AVX-512)
 //   H2F(h), F2H(f) exact half -> float, float -> half round-to-nearest-even
 // Everything here is static inline so each TU compiles it under its own target attribute.
 //
-// float32: evaluated in double. Baseline and AVX2: table-free (AVX2 gathers are slow on Zen 3; measured 1.8 ns/elem
-//   with a 2^(j/32) table and gathers, 1.05 ns without). x = k ln2 + r with k = round(x / ln2), r = (x - k LN2_HI40)
-//   - k LN2_LO40 (first difference exact, one rounding: |error of r| < 2^-54), |r| <= 0.34658; exp(r) by a degree-9
-//   minimax polynomial (relative error 2^-46.06, see tables.h), evaluated as even + r * odd parts in r^2 (~2^-52 of
-//   rounding); 2^k added to the exponent field (exact for the lanes kept). Total relative error of y < 2^-45.8.
-//   AVX-512 (LOOKUP16): x = (k/16) ln2 + r, r = x - k LN2_16 in one fma (LN2_16 the nearest double to ln2/16: the
-//   product's error |k| |LN2_16 - ln2/16| < 2401 * 2^-59.26 = 2^-48.03 for |x| <= 104, plus one rounding of r,
-//   |r| <= 0.021661), 2^(j/16) as a double from two registers (vpermt2q, no gather) scaled by adding k << 48, exp(r)
-//   by a degree-5 minimax polynomial (2^-47.65), Horner (~2^-52), one product s * p: total < 2^-46.6, inside the same
-//   2^-45.8 bound. Either way y is within 2^7.2 double ulps of exp(x). A lane is correctly rounded by the single
-//   double -> float conversion unless y - m lies in [-1024, 1024) double ulps for a float midpoint m (test on the low
-//   32 bits of y, which hold the 29 bits below float precision; 1024 > 2^7.2): probability 2^-18 per lane, those take
-//   npyexp_expf_cr. Lanes outside [-87.33, 88.72] or NaN stay in vector form: for x in [-104, 89] y is still a
-//   normal double with the same bound, so the conversion rounds it once, also to a subnormal or to inf; subnormal
-//   results get their own midpoint test on the 2^-149 grid (f32_sub_near); NaN stays NaN, x < -104 gives +0 and
-//   x > 89 inf. Two forms, chosen per chunk of 64 pairs of blocks by how often the first 4 pairs needed the slow
-//   branch: the fast form evaluates x as it is and fixes rare lanes after a branch (one mask test per 32 lanes);
-//   the clamped form clamps x to [-104, 89] first, so only subnormal results need the branch.
+// float32: evaluated in double, then rounded once to float unless the result may lie near a rounding boundary.
+//   Baseline (f32_eval_free): table-free. x = k ln2 + r with k = round(x / ln2), r = (x - k LN2_HI40) - k LN2_LO40
+//   (first difference exact, one rounding: |error of r| < 2^-54), |r| <= 0.34658; exp(r) by a degree-9 minimax
+//   polynomial (relative error 2^-46.06, see tables.h), evaluated as even + r * odd parts in r^2 (~2^-52 of
+//   rounding); 2^k added to the exponent field (exact for the lanes kept). Total relative error E < 2^-45.8.
+//   Table forms (no gathers: AVX2 gathers are slow on AMD, measured 1.8 ns/elem on Zen 3 with a 2^(j/32) table):
+//   x = (k/N) ln2 + r, r = x - k LN2_N in one fma (LN2_N the nearest double to ln2/N; the product's error
+//   |k| |LN2_N - ln2/N| < 2^-48.03 for |x| <= 104, for N = 8 and 16 alike, plus one rounding of r), 2^(j/N) as a
+//   double from registers scaled by adding k to the exponent field, exp(r) by Estrin's scheme (~2^-52), one product
+//   s * p. AVX-512 (LOOKUP16): N = 16 (vpermt2q), |r| <= 0.021661, degree 4 (2^-38.55): E < 2^-38.5. AVX2 (LOOKUP8):
+//   N = 8 (two vpermd and a blend per 4 lanes), |r| <= 0.043322, degree 5 (2^-41.66): E < 2^-41.6. They trade
+//   accuracy for fewer operations, and the rounding test below pays for it.
+//   y is within 2^53 E double ulps of exp(x): 2^7.2 (table-free), 2^11.4 (AVX2), 2^14.5 (AVX-512). A lane is
+//   correctly rounded by the single double -> float conversion unless y - m lies in [-2^B, 2^B) double ulps for a
+//   float midpoint m, B = 10, 13, 16 (a test on the low 32 bits of y, which hold the 29 bits below float precision):
+//   probability 2^(B-28) per lane. With the table-free form those lanes take npyexp_expf_cr (about 800 ns each); with
+//   a table form they are first evaluated again by the table-free form, whose result replaces the first, and only the
+//   lanes within its own window (B = 10) take npyexp_expf_cr. Lanes outside [-87.33, 88.72] or NaN stay in vector
+//   form: for x in [-104, 89] y is still a normal double with the same bound, so the conversion rounds it once, also
+//   to a subnormal or to inf; subnormal results get their own midpoint test on the 2^-149 grid (f32_sub_near); NaN
+//   stays NaN, x < -104 gives +0 and x > 89 inf. Two forms, chosen per chunk of 64 pairs of blocks by how often the
+//   first 4 pairs needed the slow branch: the fast form evaluates x as it is and fixes rare lanes after a branch (one
+//   test per pair of blocks, on the larger magnitude); the clamped form clamps x to [-104, 89] first, so only
+//   subnormal results need the branch.
 // float64: baseline and AVX2: x = (k/128) ln2 + r, |r| <= ln2/256, 2^(j/128) as nearest double s plus relative tail
 //   (gathers), degree-5 Taylor; y = s + s * (tail + p(r)): error 0.5 ulp (last addition) + ~2^-7 ulp. AVX-512
 //   (LOOKUP32): 2^(j/32) and tail from registers, r1 = x - k C1 exact, error < 0.515 ulp (see f64_core). Lanes
 //   outside [-700, 708] or NaN are fixed in vector form (f64_slow): s rescaled by an integer add, one rounding of
 //   the scaled result, for subnormal results on the grid of 1 + Y (error < 0.52 ulp); inf, +0, NaN by selects.
-// complex64: e^a by the float32 evaluation above (no rounding test), cos b and sin b in double after k = round(b 2/pi),
+// complex64: e^a by the table-free float32 evaluation above (no rounding test), cos b and sin b in double after k = round(b 2/pi),
 //   r = b - k pi/2 with a 3-part pi/2 (P1, P2 of 36 bits: b - k P1 exact, so r keeps ~2^-52 relative accuracy even
 //   next to a multiple of pi/2), Taylor to r^11 / r^12 on |r| <= pi/4; each product e^a cos b, e^a sin b rounded once
 //   to float: about 0.5 ulp per component. Lanes with |a| > 700, |b| > 1e5 or non-finite parts take the scalar

@@ -1,5 +1,5 @@
 // AVX2 + FMA + F16C instantiation of the vector kernels (8 lanes per block = two ymm of doubles), table lookups by
-// 16-byte loads (no gathers: slow on AMD) and F16C half conversion. Compiled with a target attribute only, so the binary still runs on any x86-64 CPU;
+// 16-byte loads or 32-bit permutes (no gathers: slow on AMD) and F16C half conversion. Compiled with a target attribute only, so the binary still runs on any x86-64 CPU;
 // dispatch.c calls it only when __builtin_cpu_supports says so.
 
 // Floating-point mode for this translation unit, kept in the source (not in Package.swift's unsafeFlags, which
@@ -32,6 +32,26 @@ AI void pairs_avx2(VU j, VU *bits, VD *tail) {
     *bits = __builtin_shufflevector(b[0], b[1], 0, 1, 2, 3, 4, 5, 6, 7);
     *tail = (VD)__builtin_shufflevector(tl[0], tl[1], 0, 1, 2, 3, 4, 5, 6, 7);
 }
+/// 8 uint64 lanes of an 8-entry table, indexed by the low 3 bits of each lane of i, from two registers (no gather):
+/// vpermd looks up the entries' low halves by each lane's low half and their high halves by the lane's low half
+/// moved up, and a blend joins the two (4 operations per 4 lanes).
+AI VU lookup8_avx2(const uint64_t *t, VU i) {
+    typedef uint32_t V8U __attribute__((vector_size(32)));
+    typedef uint64_t V4 __attribute__((vector_size(32)));
+    V8U lo, hi;
+    for (int j = 0; j < 8; j++) {
+        lo[j] = (uint32_t)t[j];
+        hi[j] = (uint32_t)(t[j] >> 32);
+    }
+    V4 r[2];
+    for (int h = 0; h < 2; h++) {
+        V4 ih = { i[4 * h], i[4 * h + 1], i[4 * h + 2], i[4 * h + 3] };
+        __m256i l = _mm256_permutevar8x32_epi32((__m256i)lo, (__m256i)ih);
+        __m256i u = _mm256_permutevar8x32_epi32((__m256i)hi, (__m256i)(ih << 32));
+        r[h] = (V4)_mm256_blend_epi32(l, u, 0xaa);
+    }
+    return __builtin_shufflevector(r[0], r[1], 0, 1, 2, 3, 4, 5, 6, 7);
+}
 AI VF h2f_avx2(VH h) {
     __m128i v;
     memcpy(&v, &h, 16);
@@ -45,6 +65,7 @@ AI VH f2h_avx2(VF f) {
 }
 #define MADD(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 #define PAIRS128 pairs_avx2
+#define LOOKUP8 lookup8_avx2
 #define H2F h2f_avx2
 #define F2H f2h_avx2
 #define ROUNDBITS roundbits_generic

@@ -178,13 +178,31 @@ static const uint64_t npyexp_t16_bits[16] = {
 };
 #define NPYEXP_LN2_16 0x1.62e42fefa39efp-5
 #define NPYEXP_INVLN2_16 0x1.71547652b82fep+4
-// float32 (AVX-512): degree-5 minimax polynomial for exp(r), |r| <= 0.021661, relative error 2^-47.65 with these doubles
-#define NPYEXP_EXPF16_C0 0x1.0000000000014p+0
-#define NPYEXP_EXPF16_C1 0x1.fffffffffff59p-1
-#define NPYEXP_EXPF16_C2 0x1.fffffffd0ba30p-2
-#define NPYEXP_EXPF16_C3 0x1.5555555a1e06cp-3
-#define NPYEXP_EXPF16_C4 0x1.5557621c65adap-5
-#define NPYEXP_EXPF16_C5 0x1.110fe52cde841p-7
+// float32 (AVX-512): degree-4 minimax polynomial for exp(r), |r| <= 0.021661, relative error 2^-38.55 with these doubles
+#define NPYEXP_EXPF16_C0 0x1.ffffffffffe6cp-1
+#define NPYEXP_EXPF16_C1 0x1.fffffffb136d2p-1
+#define NPYEXP_EXPF16_C2 0x1.00000005bec4cp-1
+#define NPYEXP_EXPF16_C3 0x1.5557e54d8f330p-3
+#define NPYEXP_EXPF16_C4 0x1.5553a00547144p-5
+static const uint64_t npyexp_t8_bits[8] = {
+  0x3ff0000000000000ULL,
+  0x3fef72b83c7d517bULL,
+  0x3fef06fe0a31b715ULL,
+  0x3feebfdad5362a27ULL,
+  0x3feea09e667f3bcdULL,
+  0x3feeace5422aa0dbULL,
+  0x3feee89f995ad3adULL,
+  0x3fef5818dcfba487ULL,
+};
+#define NPYEXP_LN2_8 0x1.62e42fefa39efp-4
+#define NPYEXP_INVLN2_8 0x1.71547652b82fep+3
+// float32 (AVX2): degree-5 minimax polynomial for exp(r), |r| <= 0.043322, relative error 2^-41.66 with these doubles
+#define NPYEXP_EXPF8_C0 0x1.000000000050bp+0
+#define NPYEXP_EXPF8_C1 0x1.fffffffffd62fp-1
+#define NPYEXP_EXPF8_C2 0x1.ffffffd0bcfc5p-2
+#define NPYEXP_EXPF8_C3 0x1.555555a1dedfbp-3
+#define NPYEXP_EXPF8_C4 0x1.555d884af126ep-5
+#define NPYEXP_EXPF8_C5 0x1.110c6191ca483p-7
 static const uint64_t npyexp_t32_bits[32] = {
   0x3ff0000000000000ULL,
   0x3fefd9b0d3158574ULL,

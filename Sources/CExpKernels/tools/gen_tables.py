@@ -98,21 +98,28 @@ out.append("// float32: degree-9 minimax polynomial for exp(r), |r| <= 0.34658, 
 for j, v in enumerate(coeffs):
     out.append("#define NPYEXP_EXPF_C%d %s" % (j, v.hex()))
 
-# float32, AVX-512 variant: 2^(j/16) as the nearest double (bit pattern minus j << 48, so that adding k << 48 scales
-# it), looked up from two registers; ln2/16 with a 40-bit head (k * HI exact for |k| < 2^13); degree-5 minimax
-# polynomial for exp(r) on |r| <= ln2/32 (+ margin for the rounded k).
-out.append("static const uint64_t npyexp_t16_bits[16] = {")
-for j in range(16):
-    s16 = float(tofrac(mpmath.mpf(2) ** (mpmath.mpf(j) / 16)))
-    out.append("  0x%016xULL," % ((bits(s16) - (j << 48)) & (2 ** 64 - 1)))
-out.append("};")
-out.append("#define NPYEXP_LN2_16 %s\n#define NPYEXP_INVLN2_16 %s" % (float(tofrac(ln2 / 16)).hex(),
-                                                                   float(tofrac(16 / ln2)).hex()))
-coeffs16, err16 = remez_exp(5, '0.021661', grid=2000)
-out.append("// float32 (AVX-512): degree-5 minimax polynomial for exp(r), |r| <= 0.021661, relative error 2^%.2f with these"
-           " doubles" % float(mpmath.log(err16, 2)))
-for j, v in enumerate(coeffs16):
-    out.append("#define NPYEXP_EXPF16_C%d %s" % (j, v.hex()))
+# float32 table forms (kernel_types.h): 2^(j/N) as the nearest double (bit pattern minus j << (52 - log2 N), so that
+# adding k << (52 - log2 N) scales it), looked up from registers; ln2/N the nearest double; a minimax polynomial for
+# exp(r) on |r| <= ln2/2N (+ margin for the rounded k). Less accurate than the table-free form; the rounding test's
+# window is wider to match. AVX-512: N = 16, degree 4; AVX2: N = 8 (32-bit permutes), degree 5.
+def float32_table_form(n, degree, bound, isa):
+    shift = 52 - n.bit_length() + 1
+    out.append("static const uint64_t npyexp_t%d_bits[%d] = {" % (n, n))
+    for j in range(n):
+        s = float(tofrac(mpmath.mpf(2) ** (mpmath.mpf(j) / n)))
+        out.append("  0x%016xULL," % ((bits(s) - (j << shift)) & (2 ** 64 - 1)))
+    out.append("};")
+    out.append("#define NPYEXP_LN2_%d %s\n#define NPYEXP_INVLN2_%d %s" % (n, float(tofrac(ln2 / n)).hex(), n,
+                                                                       float(tofrac(n / ln2)).hex()))
+    cs, err = remez_exp(degree, bound, grid=2000)
+    out.append("// float32 (%s): degree-%d minimax polynomial for exp(r), |r| <= %s, relative error 2^%.2f with these"
+               " doubles" % (isa, degree, bound, float(mpmath.log(err, 2))))
+    for j, v in enumerate(cs):
+        out.append("#define NPYEXP_EXPF%d_C%d %s" % (n, j, v.hex()))
+
+
+float32_table_form(16, 4, '0.021661', 'AVX-512')
+float32_table_form(8, 5, '0.043322', 'AVX2')
 
 # float64, AVX-512 variant: 2^(j/32) as the nearest double s (bit pattern minus j << 47) and the relative tail, looked
 # up from registers; ln2/32 = C1 + C2 (C1 the nearest double); P(r) ~ (e^r - 1 - r) / r^2 on |r| <= ln2/64 (+ margin),
