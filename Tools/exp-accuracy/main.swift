@@ -162,12 +162,13 @@ func allFloats(_ a: Float, _ b: Float) -> [UInt32] {
 }
 
 /// Where the float32 kernel changes method or the result changes kind, swept densely: every float with a subnormal
-/// or near-subnormal result ([-104, -87], which includes the scalar-path cut at -87.33), every float around the
-/// overflow threshold ([88.5, 89], the cut at 88.72), and 4096 bit patterns either side of each threshold point,
-/// of 0, of +-2^-25 (where e^x stops rounding to 1) and of the special encodings (inf, NaN, FLT_MAX).
+/// or near-subnormal result ([-104, -87], which includes the slow-branch cut at -87.33), every float from the fast
+/// form's branch on |x| > 87.33 past the overflow threshold ([87.3, 89], the cut at 88.72), and 4096 bit patterns
+/// either side of each threshold point, of 0, of +-2^-25 (where e^x stops rounding to 1) and of the special
+/// encodings (inf, NaN, FLT_MAX).
 func float32DenseRanges() -> [UInt32] {
-    var v = allFloats(-104, -87) + allFloats(88.5, 89)
-    let points: [Float] = [0, -0.0, 0x1p-25, -0x1p-25, 0x1p-24, -0x1p-24, 1, -1, 88.72283, 88.72, -87.33654, -87.33,
+    var v = allFloats(-104, -87) + allFloats(87.3, 89)
+    let points: [Float] = [0, -0.0, 0x1p-25, -0x1p-25, 0x1p-24, -0x1p-24, 1, -1, 88.72283, 88.72, 87.33, -87.33654, -87.33,
                            -103.27893, -103.972076, -104, 89, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
                            .infinity, -.infinity, .nan]
     for p in points {

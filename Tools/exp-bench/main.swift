@@ -12,6 +12,8 @@
 // Inputs are seeded (the same in every run) and mixed as real data can be, so the slow lanes run too: by default 90%
 // N(0, 3), 5% beyond the overflow / underflow thresholds (scalar path), 5% specials (NaN, +-inf, +-0); complex
 // inputs draw each part so. `--out-of-range P` and `--specials P` set the shares (0 gives clean N(0, 3) data).
+// `--rounds N` repeats the whole comparison, numpy included, N times and ends with the median over the rounds of each
+// round's ratio: numpy's own speed on this machine moves by up to a third between invocations.
 // The first line names commit, build, CPU model and load (ToolSupport.RunInfo), so a saved output can be traced.
 import Dispatch
 import ExpKernels
@@ -156,31 +158,46 @@ func run<T>(_ c: Case, _ fill: (Int, inout SplitMix64) -> T,
         print("\(c.name) (\(elements) elements, \(bytes >> 20) MiB): \(label) stream \(fmt(s.0)) (median \(fmt(s.1))), cache \(fmt(k.0)) (median \(fmt(k.1)))")
         return (s, k)
     }
-    let numpy = numpyRates("numpy")
-    // On an AVX-512 CPU numpy runs its AVX-512 kernels; the AVX2 path is also set beside numpy's AVX2 (X86_V3)
-    // kernels, numpy's AVX-512 targets turned off, as numpy runs on a CPU without AVX-512.
-    let numpyAVX2 = ExpKernels.availablePaths.contains(.avx512)
-        ? numpyRates("numpy without AVX-512 (NPY_DISABLE_CPU_FEATURES=\(numpyAVX512Targets))", disabling: numpyAVX512Targets)
-        : nil
+    // Per path, each round's ratios to numpy (best to best, median to median), stream and cache.
+    var ratios: [ExpKernels.Path: [(stream: (Double, Double), cache: (Double, Double))]] = [:]
+    for round in 1...rounds {
+        if rounds > 1 { print("\(c.name) round \(round) of \(rounds), load average \(loadAverage())") }
+        let numpy = numpyRates("numpy")
+        // On an AVX-512 CPU numpy runs its AVX-512 kernels; the AVX2 path is also set beside numpy's AVX2 (X86_V3)
+        // kernels, numpy's AVX-512 targets turned off, as numpy runs on a CPU without AVX-512.
+        let numpyAVX2 = ExpKernels.availablePaths.contains(.avx512)
+            ? numpyRates("numpy without AVX-512 (NPY_DISABLE_CPU_FEATURES=\(numpyAVX512Targets))", disabling: numpyAVX512Targets)
+            : nil
+        for path in ExpKernels.availablePaths {
+            let reference = path == .avx2 ? numpyAVX2 ?? numpy : numpy
+            let npStream = reference?.stream, npCache = reference?.cache
+            let k: @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void = { kernel($0, $1, path) }
+            let (s1, s1m) = rates(measure(x, y, granule: c.elementScalars, threads: 1, count: reps, k), Double(elements))
+            let (sa, sam) = rates(measure(x, y, granule: c.elementScalars, threads: cores, count: reps, k), Double(elements))
+            let streamPar = parallelRuns
+            let (c1, c1m) = rates(measure(cx, cy, granule: c.elementScalars, threads: 1, count: sweeps, k), ce)
+            // Scaling in cache: runs of 16 sweeps (long enough for libdispatch to wake a worker), 1 thread vs all.
+            let (l1, l1m) = rates(measure(cx, cy, granule: c.elementScalars, threads: 1, count: reps, sweeps: 16, k), 16 * ce)
+            let (ca, cam) = rates(measure(cx, cy, granule: c.elementScalars, threads: cores, count: reps, sweeps: 16, k), 16 * ce)
+            let cachePar = parallelRuns
+            let against = path == .avx2 && numpyAVX2 != nil ? "numpy-avx2" : "numpy"
+            if let npStream, let npCache {
+                ratios[path, default: []].append(((s1 / npStream.0, s1m / npStream.1), (c1 / npCache.0, c1m / npCache.1)))
+            }
+            let sr = npStream.map { " = \(fmt(s1 / $0.0))x \(against) (medians \(fmt(s1m / $0.1))x)" } ?? ""
+            let cr = npCache.map { " = \(fmt(c1 / $0.0))x \(against) (medians \(fmt(c1m / $0.1))x)" } ?? ""
+            let name = path.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+            print("  \(name) stream 1 thread \(fmt(s1)) (median \(fmt(s1m)))\(sr); \(cores) cores \(fmt(sa)) (median \(fmt(sam))) = \(fmt(sa / s1))x (medians \(fmt(sam / s1m))x), parallel in \(streamPar.parallel)/\(streamPar.total) runs")
+            print("  \(name) cache  1 thread \(fmt(c1)) (median \(fmt(c1m)))\(cr)")
+            print("  \(name) cache x16 1 thread \(fmt(l1)) (median \(fmt(l1m))); \(cores) cores \(fmt(ca)) (median \(fmt(cam))) = \(fmt(ca / l1))x (medians \(fmt(cam / l1m))x), parallel in \(cachePar.parallel)/\(cachePar.total) runs")
+        }
+    }
+    guard rounds > 1 else { return }
+    func med(_ v: [Double]) -> String { fmt(v.sorted()[v.count / 2]) }
     for path in ExpKernels.availablePaths {
-        let reference = path == .avx2 ? numpyAVX2 ?? numpy : numpy
-        let npStream = reference?.stream, npCache = reference?.cache
-        let k: @Sendable (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void = { kernel($0, $1, path) }
-        let (s1, s1m) = rates(measure(x, y, granule: c.elementScalars, threads: 1, count: reps, k), Double(elements))
-        let (sa, sam) = rates(measure(x, y, granule: c.elementScalars, threads: cores, count: reps, k), Double(elements))
-        let streamPar = parallelRuns
-        let (c1, c1m) = rates(measure(cx, cy, granule: c.elementScalars, threads: 1, count: sweeps, k), ce)
-        // Scaling in cache: runs of 16 sweeps (long enough for libdispatch to wake a worker), 1 thread vs all.
-        let (l1, l1m) = rates(measure(cx, cy, granule: c.elementScalars, threads: 1, count: reps, sweeps: 16, k), 16 * ce)
-        let (ca, cam) = rates(measure(cx, cy, granule: c.elementScalars, threads: cores, count: reps, sweeps: 16, k), 16 * ce)
-        let cachePar = parallelRuns
-        let against = path == .avx2 && numpyAVX2 != nil ? "numpy-avx2" : "numpy"
-        let sr = npStream.map { " = \(fmt(s1 / $0.0))x \(against) (medians \(fmt(s1m / $0.1))x)" } ?? ""
-        let cr = npCache.map { " = \(fmt(c1 / $0.0))x \(against) (medians \(fmt(c1m / $0.1))x)" } ?? ""
-        let name = path.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-        print("  \(name) stream 1 thread \(fmt(s1)) (median \(fmt(s1m)))\(sr); \(cores) cores \(fmt(sa)) (median \(fmt(sam))) = \(fmt(sa / s1))x (medians \(fmt(sam / s1m))x), parallel in \(streamPar.parallel)/\(streamPar.total) runs")
-        print("  \(name) cache  1 thread \(fmt(c1)) (median \(fmt(c1m)))\(cr)")
-        print("  \(name) cache x16 1 thread \(fmt(l1)) (median \(fmt(l1m))); \(cores) cores \(fmt(ca)) (median \(fmt(cam))) = \(fmt(ca / l1))x (medians \(fmt(cam / l1m))x), parallel in \(cachePar.parallel)/\(cachePar.total) runs")
+        guard let r = ratios[path], !r.isEmpty else { continue }
+        let against = path == .avx2 && ExpKernels.availablePaths.contains(.avx512) ? "numpy-avx2" : "numpy"
+        print("\(c.name) \(path.rawValue), one thread, median over \(r.count) rounds of the ratio to \(against) measured in the round: stream \(med(r.map(\.stream.0)))x (medians \(med(r.map(\.stream.1)))x), cache \(med(r.map(\.cache.0)))x (medians \(med(r.map(\.cache.1)))x)")
     }
 }
 
@@ -209,9 +226,10 @@ struct Mix {
     }
 }
 
-/// The input mix and the dtypes asked for (none: all).
-func parseArguments() -> (Mix, Set<String>) {
+/// The input mix, the number of rounds and the dtypes asked for (none: all).
+func parseArguments() -> (Mix, Int, Set<String>) {
     var mix = Mix()
+    var rounds = 1
     var wanted = Set<String>()
     var args = Array(CommandLine.arguments.dropFirst())
     while let a = args.first {
@@ -219,17 +237,20 @@ func parseArguments() -> (Mix, Set<String>) {
         if a == "--out-of-range" || a == "--specials", let v = args.first.flatMap(Double.init), v >= 0, v <= 1 {
             args.removeFirst()
             if a == "--out-of-range" { mix.outOfRange = v } else { mix.specials = v }
+        } else if a == "--rounds", let v = args.first.flatMap(Int.init), v >= 1 {
+            args.removeFirst()
+            rounds = v
         } else if a.hasPrefix("--") {
-            print("usage: exp-bench [--out-of-range P] [--specials P] [float32|float64|float16|complex64|complex128 ...]")
+            print("usage: exp-bench [--out-of-range P] [--specials P] [--rounds N] [float32|float64|float16|complex64|complex128 ...]")
             exit(64)
         } else {
             wanted.insert(a)
         }
     }
     if mix.outOfRange + mix.specials > 1 { print("exp-bench: shares add up to more than 1"); exit(64) }
-    return (mix, wanted)
+    return (mix, rounds, wanted)
 }
-let (mix, wanted) = parseArguments()
+let (mix, rounds, wanted) = parseArguments()
 func want(_ name: String) -> Bool { wanted.isEmpty || wanted.contains(name) }
 
 // What starting the threads costs: concurrentPerform over empty slices.
