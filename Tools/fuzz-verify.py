@@ -103,6 +103,15 @@ def zip_verdict(data):
         counts = struct.unpack("<HH", data[end + 8:end + 12]) if end >= 0 else ()
         if any(c not in (len(infos), 0xFFFF) for c in counts):  # zipfile ignores them; npyexp reads that many
             return None, f"the end record counts {counts} members, the directory holds {len(infos)}"
+        locator = end - 20
+        if locator >= 0 and data[locator:locator + 4] == b"PK\x06\x07":
+            # zip64: npyexp reads the zip64 end record's total count (zipfile reads entries to the directory's size).
+            record = struct.unpack("<Q", data[locator + 8:locator + 16])[0]
+            if data[record:record + 4] != b"PK\x06\x06":
+                return None, "the zip64 locator does not point at a zip64 end record"
+            total = struct.unpack("<Q", data[record + 32:record + 40])[0]
+            if total != len(infos):
+                return None, f"the zip64 end record counts {total} members, the directory holds {len(infos)}"
         directory_offset = struct.unpack("<I", data[end + 16:end + 20])[0] if end >= 0 else -1
         if directory_offset != 0xFFFFFFFF and directory_offset != offset:
             return None, f"central directory at {directory_offset}, last member ends at {offset}"
