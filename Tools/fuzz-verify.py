@@ -98,24 +98,27 @@ def zip_verdict(data):
                 return None, f"member {i.filename}: {why}"
             arrays[i.filename] = array
         end = data.rfind(b"PK\x05\x06")
-        if end >= 0 and struct.unpack("<HH", data[end + 4:end + 8]) not in ((0, 0), (0xFFFF, 0xFFFF)):
+        if end < 0:
+            return None, "no end record"
+        if any(d not in (0, 0xFFFF) for d in struct.unpack("<HH", data[end + 4:end + 8])):
             return None, "multi-disk archive (disk numbers in the end record)"  # zipfile ignores them
-        counts = struct.unpack("<HH", data[end + 8:end + 12]) if end >= 0 else ()
-        if any(c not in (len(infos), 0xFFFF) for c in counts):  # zipfile ignores them; npyexp reads that many
-            return None, f"the end record counts {counts} members, the directory holds {len(infos)}"
+        # The member count and the directory's offset, as npyexp reads them (zipfile reads entries up to the
+        # directory's size and places the directory before the end records, whatever these say): from the zip64 end
+        # record where a locator points at one, else from the end record (its per-disk count ignored, no escapes).
         locator = end - 20
         if locator >= 0 and data[locator:locator + 4] == b"PK\x06\x07":
-            # zip64: npyexp reads the zip64 end record's total count (zipfile reads entries to the directory's size).
             record = struct.unpack("<Q", data[locator + 8:locator + 16])[0]
             if data[record:record + 4] != b"PK\x06\x06":
                 return None, "the zip64 locator does not point at a zip64 end record"
-            total = struct.unpack("<Q", data[record + 32:record + 40])[0]
-            if total != len(infos):
-                return None, f"the zip64 end record counts {total} members, the directory holds {len(infos)}"
-        directory_offset = struct.unpack("<I", data[end + 16:end + 20])[0] if end >= 0 else -1
-        if directory_offset != 0xFFFFFFFF and directory_offset != offset:
+            total, _, directory_offset = struct.unpack("<QQQ", data[record + 32:record + 56])
+        else:
+            total = struct.unpack("<H", data[end + 10:end + 12])[0]
+            directory_offset = struct.unpack("<I", data[end + 16:end + 20])[0]
+        if total != len(infos):
+            return None, f"the end records count {total} members, the directory holds {len(infos)}"
+        if directory_offset != offset:
             return None, f"central directory at {directory_offset}, last member ends at {offset}"
-        if end < 0 or end + 22 + struct.unpack("<H", data[end + 20:end + 22])[0] != len(data):
+        if end + 22 + struct.unpack("<H", data[end + 20:end + 22])[0] != len(data):
             return None, "bytes after the end record"
         return arrays, None
     except Exception as e:  # zipfile raises BadZipFile, ValueError, EOFError, zlib.error, NotImplementedError...

@@ -264,8 +264,14 @@ enum ZipParse {
         if locatorAt >= 0,
             tail.loadUnaligned(fromByteOffset: locatorAt, as: UInt32.self) == Zip.zip64LocatorSignature.littleEndian
         {
-            var l = ByteReader(tail, at: locatorAt + 8)
-            guard let raw = l.u64(), raw <= UInt64(tailOffset + end) else {
+            var l = ByteReader(tail, at: locatorAt + 4)
+            guard let recordDisk = l.u32(), let raw = l.u64(), let disks = l.u32() else {
+                throw ArchiveFault(.truncatedDirectory)
+            }
+            guard recordDisk == 0, disks <= 1 else {
+                throw ArchiveFault(.malformed, "multi-disk archives are not supported")
+            }
+            guard raw <= UInt64(tailOffset + end) else {
                 throw ArchiveFault(.truncatedDirectory, "zip64 end record offset outside the archive")
             }
             let recordOffset = Int(raw)
