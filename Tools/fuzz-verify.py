@@ -53,11 +53,20 @@ def zip_verdict(data):
             return None, "duplicate member names"
         arrays, offset = {}, 0
         for i in infos:
-            if i.flag_bits & 0x41 or i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                return None, f"member {i.filename}: encrypted or method {i.compress_type}"
+            if i.flag_bits & 0x61 or i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                return None, f"member {i.filename}: encrypted, patched data or method {i.compress_type}"
             if i.header_offset != offset:
                 return None, f"member {i.filename} at {i.header_offset}, previous member ends at {offset}"
             name_len, extra_len = struct.unpack("<HH", data[offset + 26:offset + 30])
+            # npyexp reads each member by its local header, then checks the directory against it: the fields zipfile
+            # takes from the directory alone must agree (encryption and patched data refused in either).
+            local_flags, local_method = struct.unpack("<HH", data[offset + 6:offset + 10])
+            if local_flags & 0x61:
+                return None, f"member {i.filename}: encrypted or patched data (local header flags)"
+            if local_method != i.compress_type or (local_flags ^ i.flag_bits) & 0x08:
+                return None, f"member {i.filename}: local header method or descriptor flag differs from the directory's"
+            if not local_flags & 0x08 and struct.unpack("<I", data[offset + 14:offset + 18])[0] != i.CRC:
+                return None, f"member {i.filename}: local header CRC differs from the directory's"
             extra = data[offset + 30 + name_len:offset + 30 + name_len + extra_len]
             if extra_ids(extra) is None:  # zipfile never parses a local header's extra field; npyexp does
                 return None, f"member {i.filename}: malformed extra field in its local header"

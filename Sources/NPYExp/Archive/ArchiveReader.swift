@@ -140,6 +140,7 @@ final class ArchiveReader {
                 directory[members.count].localOffset == entry.localOffset
             else { throw ArchiveFault(.directoryMismatch, member: name, "member \(members.count + 1) differs") }
             let listed = directory[members.count]
+            try listed.checkSupported()
             entry.compressedSize = entry.compressedSize ?? listed.compressedSize
             entry.uncompressedSize = entry.uncompressedSize ?? listed.uncompressedSize
         }
@@ -284,6 +285,7 @@ final class ArchiveReader {
                     + "\(members.count) ending at \(tailOffset)")
         }
         for (listed, seen) in zip(entries, members) {
+            try listed.checkSupported()
             guard listed.name == seen.name, listed.localOffset == seen.localOffset, listed.method == seen.method,
                 listed.crc == seen.crc, listed.compressedSize == seen.compressedSize,
                 listed.uncompressedSize == seen.uncompressedSize

@@ -26,6 +26,7 @@ enum Zip {
     static let flagEncrypted: UInt16 = 1 << 0
     static let flagDescriptor: UInt16 = 1 << 3
     static let flagStrongEncryption: UInt16 = 1 << 6
+    static let flagPatched: UInt16 = 1 << 5
     static let flagUTF8: UInt16 = 1 << 11
 
     /// Compression methods npyexp reads and writes.
@@ -125,11 +126,16 @@ struct ZipEntry: Sendable, Equatable {
     var hasDescriptor: Bool { flags & Zip.flagDescriptor != 0 }
     var memberName: MemberName { MemberName(bytes: name) }
 
-    /// Refuses what npyexp cannot read: encryption and methods other than stored and deflate.
+    /// Refuses what npyexp cannot read: encryption, patched data (flag bit 5) and methods other than stored and
+    /// deflate, in a local header or a directory entry (Python's zipfile trusts the directory's flags, npyexp streams
+    /// by the local header's: either may say so).
     func checkSupported() throws(ArchiveFault) {
         let name = memberName.text
         if flags & (Zip.flagEncrypted | Zip.flagStrongEncryption) != 0 || method == 99 {
             throw ArchiveFault(.encrypted, member: name)
+        }
+        if flags & Zip.flagPatched != 0 {
+            throw ArchiveFault(.unsupportedMethod, member: name, "compressed patched data, flag bit 5")
         }
         guard method == Zip.stored || method == Zip.deflated else {
             throw ArchiveFault(.unsupportedMethod, member: name, "method \(method), \(Zip.methodName(method))")
