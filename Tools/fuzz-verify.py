@@ -106,9 +106,16 @@ def zip_verdict(data):
             if array is None:
                 return None, f"member {i.filename}: {why}"
             arrays[i.filename] = array
-        end = data.rfind(b"PK\x05\x06")
-        if end < 0:
+        # The end record as zipfile finds it (npyexp finds the same one): the last 22 bytes when they are one with no
+        # comment, else the last signature in the last 64 KiB + 22 bytes; its comment must reach the end of the file.
+        if data[-22:-18] == b"PK\x05\x06" and data[-2:] == b"\x00\x00":
+            end = len(data) - 22
+        else:
+            end = data.rfind(b"PK\x05\x06", max(len(data) - 65536 - 22, 0))
+        if end < 0 or end + 22 > len(data):
             return None, "no end record"
+        if end + 22 + struct.unpack("<H", data[end + 20:end + 22])[0] != len(data):
+            return None, "bytes after the end record"
         if any(d not in (0, 0xFFFF) for d in struct.unpack("<HH", data[end + 4:end + 8])):
             return None, "multi-disk archive (disk numbers in the end record)"  # zipfile ignores them
         # The member count and the directory's offset, as npyexp reads them (zipfile reads entries up to the
@@ -117,18 +124,22 @@ def zip_verdict(data):
         locator = end - 20
         if locator >= 0 and data[locator:locator + 4] == b"PK\x06\x07":
             record = struct.unpack("<Q", data[locator + 8:locator + 16])[0]
-            if data[record:record + 4] != b"PK\x06\x06":
-                return None, "the zip64 locator does not point at a zip64 end record"
-            total, _, directory_offset = struct.unpack("<QQQ", data[record + 32:record + 56])
+            if record + 56 != locator or data[record:record + 4] != b"PK\x06\x06":
+                return None, "no zip64 end record right before the locator"
+            total, size, directory_offset = struct.unpack("<QQQ", data[record + 32:record + 56])
+            directory_end = record
         else:
             total = struct.unpack("<H", data[end + 10:end + 12])[0]
-            directory_offset = struct.unpack("<I", data[end + 16:end + 20])[0]
+            size, directory_offset = struct.unpack("<II", data[end + 12:end + 20])
+            directory_end = end
         if total != len(infos):
             return None, f"the end records count {total} members, the directory holds {len(infos)}"
         if directory_offset != offset:
             return None, f"central directory at {directory_offset}, last member ends at {offset}"
-        if end + 22 + struct.unpack("<H", data[end + 20:end + 22])[0] != len(data):
-            return None, "bytes after the end record"
+        # zipfile reads the directory as the bytes just before the end records and takes anything before the first
+        # member as a prefix; npyexp reads members from offset 0 and the directory at its offset: no gap or prefix.
+        if directory_offset + size != directory_end:
+            return None, f"directory of {size} bytes at {directory_offset}, end records at {directory_end}"
         return arrays, None
     except Exception as e:  # zipfile raises BadZipFile, ValueError, EOFError, zlib.error, NotImplementedError...
         return None, f"zipfile: {type(e).__name__}: {e}"

@@ -243,18 +243,31 @@ enum ZipParse {
         tail: UnsafeRawBufferPointer, tailOffset: Int,
         readMore: (_ offset: Int, _ count: Int) throws -> [UInt8]
     ) throws -> (entries: [ZipEntry], offset: Int) {
-        // The end record is the last 22 bytes, unless a comment (at most 65535 bytes) follows it.
-        var endAt: Int?
-        var p = tail.count - Zip.endRecordSize
-        while p >= 0 && p >= tail.count - Zip.endRecordSize - 65535 {
-            if tail.loadUnaligned(fromByteOffset: p, as: UInt32.self) == Zip.endSignature.littleEndian {
-                let commentLength = Int(UInt16(littleEndian: tail.loadUnaligned(fromByteOffset: p + 20, as: UInt16.self)))
-                if p + Zip.endRecordSize + commentLength == tail.count { endAt = p; break }
-            }
-            p -= 1
+        // The end record, found as Python's zipfile finds it, so both read the same one: the last 22 bytes when they
+        // are an end record with no comment, else the last end record signature in the last 64 KiB + 22 bytes; its
+        // comment must then reach exactly to the end of the file.
+        func signature(at p: Int) -> Bool {
+            tail.loadUnaligned(fromByteOffset: p, as: UInt32.self) == Zip.endSignature.littleEndian
         }
-        guard let end = endAt else {
+        func commentLength(at p: Int) -> Int {
+            Int(UInt16(littleEndian: tail.loadUnaligned(fromByteOffset: p + 20, as: UInt16.self)))
+        }
+        var endAt: Int?
+        let last = tail.count - Zip.endRecordSize
+        if last >= 0 && signature(at: last) && commentLength(at: last) == 0 {
+            endAt = last
+        } else {
+            var p = tail.count - 4
+            while p >= 0 && p >= last - 65536 && endAt == nil {
+                if signature(at: p) { endAt = p }
+                p -= 1
+            }
+        }
+        guard let end = endAt, end <= last else {
             throw ArchiveFault(.truncatedDirectory, "no end of central directory record")
+        }
+        guard end + Zip.endRecordSize + commentLength(at: end) == tail.count else {
+            throw ArchiveFault(.malformed, "the end record's comment does not reach the end of the file")
         }
         var r = ByteReader(tail, at: end + 4)
         guard let disk = r.u16(), let startDisk = r.u16(), let _ = r.u16(), let total16 = r.u16(), let size32 = r.u32(),
@@ -281,6 +294,10 @@ enum ZipParse {
                 throw ArchiveFault(.truncatedDirectory, "zip64 end record offset outside the archive")
             }
             let recordOffset = Int(raw)
+            // Python's zipfile reads the zip64 end record just before the locator (no extensible data): so must this.
+            guard recordOffset + Zip.zip64EndRecordSize == tailOffset + locatorAt else {
+                throw ArchiveFault(.malformed, "zip64 end record not right before its locator")
+            }
             let record: [UInt8]
             if recordOffset >= tailOffset && recordOffset - tailOffset + Zip.zip64EndRecordSize <= tail.count {
                 record = Array(tail[(recordOffset - tailOffset)..<(recordOffset - tailOffset + Zip.zip64EndRecordSize)])
@@ -300,6 +317,9 @@ enum ZipParse {
         }
         guard offset + size <= directoryEnd else {
             throw ArchiveFault(.truncatedDirectory, "directory of \(size) bytes at \(offset) runs past its end record")
+        }
+        guard offset + size == directoryEnd else {
+            throw ArchiveFault(.malformed, "\(directoryEnd - offset - size) bytes between the central directory and its end record")
         }
         guard size <= 64 << 20 else { throw ArchiveFault(.tooLarge, "\(size) bytes") }
         let bytes: [UInt8]
