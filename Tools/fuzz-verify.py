@@ -140,6 +140,16 @@ def zip_verdict(data):
         # member as a prefix; npyexp reads members from offset 0 and the directory at its offset: no gap or prefix.
         if directory_offset + size != directory_end:
             return None, f"directory of {size} bytes at {directory_offset}, end records at {directory_end}"
+        # zipfile reads a directory entry's comment short at the directory's end without a word; npyexp parses the
+        # entries, which must fill the directory exactly.
+        at = directory_offset
+        while at < directory_end:
+            if data[at:at + 4] != b"PK\x01\x02":
+                return None, f"no directory entry at {at}"
+            n, e, c = struct.unpack("<HHH", data[at + 28:at + 34])
+            at += 46 + n + e + c
+        if at != directory_end:
+            return None, f"directory entries run {at - directory_end} bytes past the directory"
         return arrays, None
     except Exception as e:  # zipfile raises BadZipFile, ValueError, EOFError, zlib.error, NotImplementedError...
         return None, f"zipfile: {type(e).__name__}: {e}"
